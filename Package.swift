@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Hark: an offline voice assistant. One library target per pipeline stage,
+/// system-library modules for the C libraries, a small C target for CPU kernels
+/// Swift cannot express well (half floats, quantized dot products), and the `hark` CLI.
+let package = Package(
+    name: "Hark",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "hark", targets: ["hark"]),
+        .library(name: "Audio", targets: ["Audio"]),
+        .library(name: "ASR", targets: ["ASR"]),
+        .library(name: "Intent", targets: ["Intent"]),
+        .library(name: "LLM", targets: ["LLM"]),
+        .library(name: "Assistant", targets: ["Assistant"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries from Debian (libasound2-dev, libfftw3-dev, libopenblas-dev).
+        .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // Hot kernels with per-CPU paths chosen at run time (portable binaries, ARM64 builds too).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+
+        .target(name: "Audio", dependencies: ["CALSA"]),
+        .target(name: "ASR", dependencies: ["CFFTW", "COpenBLAS", "CKernels"]),
+        .target(name: "Intent", dependencies: ["CALSA", .product(name: "Yams", package: "Yams")]),
+        .target(name: "LLM", dependencies: ["CKernels", "COpenBLAS"]),
+        .target(name: "Assistant", dependencies: [
+            "Audio", "ASR", "Intent", "LLM",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "hark", dependencies: [
+            "Audio", "ASR", "Intent", "LLM", "Assistant",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .target(name: "HarkTestSupport"),
+        .testTarget(name: "AudioTests", dependencies: ["Audio", "HarkTestSupport"]),
+        .testTarget(name: "ASRTests", dependencies: ["ASR", "Audio", "HarkTestSupport"]),
+        .testTarget(name: "IntentTests", dependencies: ["Intent", "HarkTestSupport"]),
+        .testTarget(name: "LLMTests", dependencies: ["LLM", "HarkTestSupport"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// The Audio module. See README.md for how the stages fit together.
