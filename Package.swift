@@ -42,6 +42,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        .executableTarget(name: "hark-bench", dependencies: ["Audio", "ASR", "Intent", "LLM"], path: "Benchmarks/HarkBench"),
+
         .target(name: "HarkTestSupport"),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "HarkTestSupport"]),
         .testTarget(name: "ASRTests", dependencies: ["ASR", "Audio", "HarkTestSupport"]),

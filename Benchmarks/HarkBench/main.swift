@@ -1,0 +1,17 @@
+import Foundation
+
+// Release-build benchmarks: `scripts/bench [area...]` runs `swift run -c release hark-bench AREA`.
+// Each area registers one entry here and lives in its own file.
+let benchmarks: [(name: String, run: () async throws -> Void)] = [
+]
+
+let requested = Array(CommandLine.arguments.dropFirst())
+let selected = requested.isEmpty ? benchmarks : benchmarks.filter { requested.contains($0.name) }
+if selected.isEmpty {
+    FileHandle.standardError.write("unknown benchmark \(requested); known: \(benchmarks.map(\.name))\n".data(using: .utf8)!)
+    exit(2)
+}
+for bench in selected {
+    print("== \(bench.name)")
+    try await bench.run()
+}
