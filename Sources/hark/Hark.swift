@@ -8,12 +8,13 @@ struct Hark: AsyncParsableCommand {
         commandName: "hark",
         abstract: "An offline voice assistant: speech in, answers out, nothing leaves this machine.",
         discussion: """
-            Everything runs locally: ALSA capture, Whisper speech recognition, intent matching,
-            offline skills and a small local language model. Models live in the models folder
+            Everything runs locally: ALSA capture, Whisper speech recognition, intent matching, \
+            offline skills and a small local language model. Models live in the models folder \
             that `scripts/setup` fills (see `hark models`); set HARK_MODELS to use another one.
             """,
         version: "0.1.0",
         subcommands: [
+            ModelsCommand.self,
         ]
     )
 }
