@@ -49,5 +49,9 @@ let package = Package(
         .testTarget(name: "ASRTests", dependencies: ["ASR", "Audio", "HarkTestSupport"]),
         .testTarget(name: "IntentTests", dependencies: ["Intent", "HarkTestSupport"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HarkTestSupport"]),
+
+        // Voice activity detection and endpointing (Silero VAD natively, energy gate).
+        .target(name: "VAD", dependencies: ["CFFTW", "CKernels"]),
+        .testTarget(name: "VADTests", dependencies: ["VAD", "Audio", "HarkTestSupport"]),
     ]
 )

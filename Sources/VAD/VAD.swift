@@ -1,0 +1,1 @@
+// The VAD module: voice activity detection and endpointing.
