@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CEspeakNG", providers: [.apt(["libespeak-ng-dev"])]),
         // Hot kernels with per-CPU paths chosen at run time (portable binaries, ARM64 builds too).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
@@ -33,7 +34,7 @@ let package = Package(
         .target(name: "Intent", dependencies: ["CALSA", .product(name: "Yams", package: "Yams")]),
         .target(name: "LLM", dependencies: ["CKernels", "COpenBLAS"]),
         .target(name: "Assistant", dependencies: [
-            "Audio", "ASR", "Intent", "LLM",
+            "Audio", "ASR", "Intent", "LLM", "CEspeakNG",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "hark", dependencies: [
@@ -49,6 +50,7 @@ let package = Package(
         .testTarget(name: "ASRTests", dependencies: ["ASR", "Audio", "HarkTestSupport"]),
         .testTarget(name: "IntentTests", dependencies: ["Intent", "HarkTestSupport"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HarkTestSupport"]),
+        .testTarget(name: "AssistantTests", dependencies: ["Assistant", "HarkTestSupport"]),
 
         // Voice activity detection and endpointing (Silero VAD natively, energy gate).
         .target(name: "VAD", dependencies: ["CFFTW", "CKernels"]),

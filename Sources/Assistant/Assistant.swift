@@ -1,1 +1,0 @@
-// The Assistant module. See README.md for how the stages fit together.
