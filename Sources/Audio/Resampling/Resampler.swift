@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Parameters of the resampler's low-pass filter, relative to the Nyquist frequency of the
@@ -121,6 +122,9 @@ public final class Resampler {
         bufferStart = -(leading - 1)
     }
 
+    /// Multiply-adds per output sample (the filter length, padded to a multiple of 8).
+    public var tapsPerOutput: Int { tapsPerPhase }
+
     /// Resamples a whole signal (ignores and does not disturb any streaming state).
     public func resample(_ input: [Float]) -> [Float] {
         let outCount = outputLength(forInputCount: input.count)
@@ -205,37 +209,19 @@ public final class Resampler {
         return (i0, phase)
     }
 
-    /// Computes outputs `range` from `src`, whose element 0 is input index `start`.
+    /// Computes outputs `range` from `src`, whose element 0 is input index `start` (C kernel:
+    /// `hark_resample_polyphase`, AVX2+FMA or portable).
     private func render(from src: UnsafeBufferPointer<Float>, start: Int, outputs range: Range<Int>,
                         into out: UnsafeMutablePointer<Float>) {
-        let width = tapsPerPhase
+        guard !range.isEmpty else { return }
+        // Every read must stay inside `src`: check the first and last outputs' windows.
+        let (firstI0, _) = position(range.lowerBound)
+        let (lastI0, _) = position(range.upperBound - 1)
+        precondition(firstI0 - (leading - 1) - start >= 0
+                     && lastI0 - (leading - 1) - start + tapsPerPhase <= src.count, "resampler buffer underrun")
         taps.withUnsafeBufferPointer { table in
-            let tableBase = UnsafeRawPointer(table.baseAddress!)
-            let srcBase = UnsafeRawPointer(src.baseAddress!)
-            var index = 0
-            for n in range {
-                let (i0, phase) = position(n)
-                let first = i0 - (leading - 1) - start
-                precondition(first >= 0 && first + width <= src.count, "resampler buffer underrun")
-                let x = srcBase + first * MemoryLayout<Float>.stride
-                let h = tableBase + phase * width * MemoryLayout<Float>.stride
-                var acc0 = SIMD8<Float>()
-                var acc1 = SIMD8<Float>()
-                var k = 0
-                while k + 16 <= width {
-                    acc0 += x.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
-                        * h.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
-                    acc1 += x.loadUnaligned(fromByteOffset: (k + 8) * 4, as: SIMD8<Float>.self)
-                        * h.loadUnaligned(fromByteOffset: (k + 8) * 4, as: SIMD8<Float>.self)
-                    k += 16
-                }
-                if k < width {
-                    acc0 += x.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
-                        * h.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
-                }
-                out[index] = (acc0 + acc1).sum()
-                index += 1
-            }
+            hark_resample_polyphase(src.baseAddress!, start, table.baseAddress!, tapsPerPhase, leading,
+                                    up, down, phaseCount, range.lowerBound, range.count, out)
         }
     }
 
