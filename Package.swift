@@ -29,7 +29,7 @@ let package = Package(
         // Hot kernels with per-CPU paths chosen at run time (portable binaries, ARM64 builds too).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
-        .target(name: "Audio", dependencies: ["CALSA"]),
+        .target(name: "Audio", dependencies: ["CALSA", "CKernels"]),
         .target(name: "ASR", dependencies: ["CFFTW", "COpenBLAS", "CKernels"]),
         .target(name: "Intent", dependencies: ["CALSA", .product(name: "Yams", package: "Yams")]),
         .target(name: "LLM", dependencies: ["CKernels", "COpenBLAS"]),
