@@ -1,7 +1,20 @@
 import Foundation
 
-/// Everything that can go wrong in speech recognition, with the facts needed to fix it.
-public enum ASRError: Error, Sendable, Equatable, CustomStringConvertible {
+/// Every error the ASR module throws. One enum for the module, with structured payloads; the
+/// description only formats them. Add a case per new failure kind (model files, decoding, ...)
+/// and one `case` line in `description`.
+public enum ASRError: Error, Sendable, CustomStringConvertible {
+    /// A file the module needs could not be read (missing, unreadable, not UTF-8).
+    case fileUnreadable(path: String, reason: String)
+    /// A tokenizer file (`vocabulary.txt`, `tokenizer.json`) has content we cannot use.
+    case malformedTokenizerFile(path: String, line: Int?, reason: String)
+    /// A special token the tokenizer needs is not in the vocabulary.
+    case missingSpecialToken(name: String, path: String)
+    /// An evaluation manifest lacks a required column.
+    case manifestMissingColumn(path: String, column: String, found: [String])
+    /// An evaluation manifest row is malformed (1-based line number in the file).
+    case manifestBadRow(path: String, line: Int, reason: String)
+
     /// A model file could not be opened or mapped (`errno` from the failing call).
     case cannotOpenModel(path: String, call: String, errno: Int32)
     /// The file ended while reading `field` (of `variable`, when inside one) at byte `offset`.
@@ -21,6 +34,16 @@ public enum ASRError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case let .fileUnreadable(path, reason):
+            return "cannot read \(path): \(reason)"
+        case let .malformedTokenizerFile(path, line, reason):
+            return "malformed tokenizer file \(path)\(line.map { " line \($0)" } ?? ""): \(reason)"
+        case let .missingSpecialToken(name, path):
+            return "special token \(name) not found in the vocabulary of \(path)"
+        case let .manifestMissingColumn(path, column, found):
+            return "manifest \(path) has no '\(column)' column (header columns: \(found.joined(separator: ", ")))"
+        case let .manifestBadRow(path, line, reason):
+            return "manifest \(path) line \(line): \(reason)"
         case let .cannotOpenModel(path, call, errno):
             return "cannot open model \(path): \(call) failed: \(String(cString: strerror(errno)))"
         case let .truncatedModel(path, offset, variable, field):
