@@ -49,6 +49,38 @@ public final class DecoderSession {
         }
     }
 
+    /// Grows a one-hypothesis session to `count` copies of it (after the prompt, for beam search).
+    public func expand(to count: Int) {
+        precondition(batch == 1)
+        if count == 1 { return }
+        let d = model.dimensions.width
+        let stride = model.dimensions.textContext * d
+        let used = length * d
+        let grown = (selfK + selfV).map { cache -> FloatBuffer in
+            let copy = FloatBuffer(count: count * stride)
+            for b in 0..<count { (copy.pointer + b * stride).update(from: cache.pointer, count: used) }
+            return copy
+        }
+        selfK = Array(grown[0..<selfK.count])
+        selfV = Array(grown[selfK.count...])
+        batch = count
+    }
+
+    /// Keeps the hypotheses `sources` (in that order), shrinking or growing the batch.
+    public func select(_ sources: [Int]) {
+        let d = model.dimensions.width
+        let stride = model.dimensions.textContext * d
+        let used = length * d
+        let picked = (selfK + selfV).map { cache -> FloatBuffer in
+            let copy = FloatBuffer(count: sources.count * stride)
+            for (b, source) in sources.enumerated() { (copy.pointer + b * stride).update(from: cache.pointer + source * stride, count: used) }
+            return copy
+        }
+        selfK = Array(picked[0..<selfK.count])
+        selfV = Array(picked[selfK.count...])
+        batch = sources.count
+    }
+
     /// Reorders the hypotheses' caches: hypothesis i continues from old hypothesis `sources[i]`.
     public func reorder(_ sources: [Int]) {
         precondition(sources.count == batch)
