@@ -4,18 +4,27 @@ import Foundation
 /// log-softmax, in CTranslate2's order: suppressed tokens, suppressed-at-start tokens (the blank and
 /// end of text), then the timestamp rules. Follows openai-whisper `decoding.py`
 /// (`SuppressTokens`, `SuppressBlank`, `ApplyTimestampRules`) as CTranslate2 implements them.
-struct LogitFilters: Sendable {
-    let tokens: WhisperSpecialTokens
+public struct LogitFilters: Sendable {
+    public var tokens: WhisperSpecialTokens
     /// Suppressed at every step.
-    let suppress: [Int]
+    public var suppress: [Int]
     /// Suppressed at the first generated position only.
-    let suppressAtBegin: [Int]
-    let timestamps: Bool
+    public var suppressAtBegin: [Int]
+    /// Whether timestamp tokens are generated (the timestamp rules apply).
+    public var timestamps: Bool
     /// Largest first timestamp, in timestamp steps (50 = 1.0 s).
-    let maxInitialTimestampIndex: Int
+    public var maxInitialTimestampIndex: Int
+
+    public init(tokens: WhisperSpecialTokens, suppress: [Int], suppressAtBegin: [Int], timestamps: Bool, maxInitialTimestampIndex: Int = 50) {
+        self.tokens = tokens
+        self.suppress = suppress
+        self.suppressAtBegin = suppressAtBegin
+        self.timestamps = timestamps
+        self.maxInitialTimestampIndex = maxInitialTimestampIndex
+    }
 
     /// Sets forbidden logits to -inf. `generated` are the tokens after the prompt.
-    func apply(_ logits: inout [Float], generated: [Int]) {
+    public func apply(_ logits: inout [Float], generated: [Int]) {
         let step = generated.count
         logits.withUnsafeMutableBufferPointer { l in
             for id in suppress where id < l.count { l[id] = -.infinity }

@@ -36,3 +36,27 @@ public struct WhisperSpecialTokens: Sendable, Equatable {
 
     public var isMultilingual: Bool { !languages.isEmpty }
 }
+
+extension WhisperSpecialTokens {
+    /// Builds the ids from special token names (`<|endoftext|>`, `<|startoftranscript|>`, ...,
+    /// `<|en|>`), as a tokenizer's added-token table lists them. `<|nospeech|>` and
+    /// `<|nocaptions|>` are the same token under two names.
+    public init(named ids: [String: Int], vocabularySize: Int, path: String) throws {
+        func id(_ names: String...) throws -> Int {
+            for name in names { if let value = ids[name] { return value } }
+            throw ASRError.missingSpecialToken(name: names[0], path: path)
+        }
+        let noTimestamps = try id("<|notimestamps|>")
+        var languages: [String: Int] = [:]
+        let start = try id("<|startoftranscript|>")
+        let translate = try id("<|translate|>")
+        for (name, value) in ids where value > start && value < translate && name.hasPrefix("<|") && name.hasSuffix("|>") {
+            languages[String(name.dropFirst(2).dropLast(2))] = value
+        }
+        self.init(endOfText: try id("<|endoftext|>"), startOfTranscript: start,
+                  transcribe: try id("<|transcribe|>"), translate: translate, startOfLM: try id("<|startoflm|>"),
+                  startOfPrevious: try id("<|startofprev|>"), noSpeech: try id("<|nospeech|>", "<|nocaptions|>"),
+                  noTimestamps: noTimestamps, timestampBegin: noTimestamps + 1, timestampEnd: vocabularySize - 1,
+                  languages: languages)
+    }
+}

@@ -16,24 +16,42 @@ public struct WindowDecoding: Sendable, Equatable {
 }
 
 /// How one window is decoded.
-struct WindowDecodingOptions: Sendable {
-    var beamSize = 5
-    var patience: Float = 1
-    var temperature: Float = 0
-    /// CTranslate2's generate: min(448 / 2, 448 - prompt length).
-    var maxNewTokens: Int? = nil
-    var filters: LogitFilters
-    var seed: UInt64 = 0
+public struct WindowDecodingOptions: Sendable {
+    public var beamSize: Int
+    public var patience: Float
+    /// 0 decodes greedily or by beam search; above 0 samples from softmax(logits / temperature).
+    public var temperature: Float
+    /// At most this many new tokens; nil means CTranslate2's min(448 / 2, 448 - prompt length).
+    public var maxNewTokens: Int?
+    public var filters: LogitFilters
+    /// Seed of the sampler (temperature > 0), for reproducible transcripts.
+    public var seed: UInt64
+
+    public init(beamSize: Int = 5, patience: Float = 1, temperature: Float = 0, maxNewTokens: Int? = nil,
+                filters: LogitFilters, seed: UInt64 = 0) {
+        self.beamSize = beamSize
+        self.patience = patience
+        self.temperature = temperature
+        self.maxNewTokens = maxNewTokens
+        self.filters = filters
+        self.seed = seed
+    }
 }
 
 /// Greedy, sampling and beam search over one window, following CTranslate2's `Whisper.generate`
 /// (`src/decoding.cc`: GreedySearch, BeamSearch with 2 x beam candidates per step and
 /// length-normalised final scores).
-struct WindowDecoder {
-    let session: DecoderSession
-    let tokens: WhisperSpecialTokens
+public struct WindowDecoder {
+    public let session: DecoderSession
+    public let tokens: WhisperSpecialTokens
 
-    func decode(prompt: [Int], options: WindowDecodingOptions) throws -> WindowDecoding {
+    public init(session: DecoderSession, tokens: WhisperSpecialTokens) {
+        self.session = session
+        self.tokens = tokens
+    }
+
+    /// Decodes one window after `prompt` (for example `[sot]` or `[sot, notimestamps]`).
+    public func decode(prompt: [Int], options: WindowDecodingOptions) throws -> WindowDecoding {
         let context = session.model.dimensions.textContext
         let maxNew = options.maxNewTokens ?? min(context / 2, context - prompt.count)
         guard maxNew > 0 else { throw ASRError.invalidInput(reason: "prompt of \(prompt.count) tokens leaves no room to decode") }
