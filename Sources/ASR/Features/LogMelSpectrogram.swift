@@ -41,6 +41,9 @@ public final class LogMelSpectrogram: @unchecked Sendable {
     /// The mel filters applied to each power spectrum.
     public let filterBank: MelFilterBank
     let window: [Float]
+    /// The filters packed for the inner loop: filter m has weights
+    /// `weights[offset[m] ..< offset[m] + length[m]]` for FFT bins from `start[m]`.
+    private let flatFilters: (start: [Int], length: [Int], offset: [Int], weights: [Float])
     private let plan: FFTWRealPlan
 
     /// Makes the mel filters and the FFTW plan (FFTW_ESTIMATE: no measuring, fast).
@@ -53,6 +56,14 @@ public final class LogMelSpectrogram: @unchecked Sendable {
         // torch.hann_window(400) is periodic: 0.5 - 0.5 cos(2 pi i / N), not / (N - 1).
         window = (0..<n).map { i in Float(0.5 - 0.5 * cos(2 * Double.pi * Double(i) / Double(n))) }
         plan = FFTWRealPlan(size: n)
+        var packed: (start: [Int], length: [Int], offset: [Int], weights: [Float]) = ([], [], [], [])
+        for filter in filterBank.filters {
+            packed.start.append(filter.firstBin)
+            packed.length.append(filter.weights.count)
+            packed.offset.append(packed.weights.count)
+            packed.weights += filter.weights
+        }
+        flatFilters = packed
     }
 
     /// Frames produced for `sampleCount` samples: one per hop, Whisper's frame count
@@ -96,47 +107,10 @@ public final class LogMelSpectrogram: @unchecked Sendable {
 
         // Mel energies, frame-major while computing: mel[frame * bins + bin].
         var mel = [Float](repeating: 0, count: framesComputed * bins)
-        let fftBins = filterBank.fftBins
-        let n = Self.fftSize
-        samples.withUnsafeBufferPointer { audio in
-            window.withUnsafeBufferPointer { win in
-                let frame = UnsafeMutablePointer<Float>.allocate(capacity: n)
-                let spectrum = UnsafeMutablePointer<fftwf_complex>.allocate(capacity: fftBins)
-                let power = UnsafeMutablePointer<Float>.allocate(capacity: fftBins)
-                defer { frame.deallocate(); spectrum.deallocate(); power.deallocate() }
-
-                // The padded signal: s[k] = audio[k] for k < usable, zero up to `length`;
-                // indices outside [0, length) reflect (torch's "reflect": edge not repeated).
-                @inline(__always) func signal(_ k: Int) -> Float { k < usable ? audio[k] : 0 }
-                @inline(__always) func padded(_ j: Int) -> Float {
-                    if j < 0 { return signal(-j) }
-                    if j >= length && reflectAtEnd { return signal(2 * length - 2 - j) }
-                    return signal(j)
-                }
-
-                for t in 0..<framesComputed {
-                    let start = t * hop - half
-                    if start >= 0 && start + n <= usable {
-                        for i in 0..<n { frame[i] = audio[start + i] * win[i] }
-                    } else {
-                        for i in 0..<n { frame[i] = padded(start + i) * win[i] }
-                    }
-                    plan.execute(input: frame, output: spectrum)
-                    for k in 0..<fftBins {
-                        let re = spectrum[k].0, im = spectrum[k].1
-                        power[k] = re * re + im * im
-                    }
-                    let row = t * bins
-                    for m in 0..<bins {
-                        let filter = filterBank.filters[m]
-                        var sum: Float = 0
-                        filter.weights.withUnsafeBufferPointer { w in
-                            let p = power + filter.firstBin
-                            for j in 0..<w.count { sum += w[j] * p[j] }
-                        }
-                        mel[row + m] = sum
-                    }
-                }
+        mel.withUnsafeMutableBufferPointer { out in
+            samples.withUnsafeBufferPointer { audio in
+                melEnergies(audio: audio, usable: usable, length: length, reflectAtEnd: reflectAtEnd,
+                            frames: framesComputed, into: out.baseAddress!)
             }
         }
 
@@ -160,6 +134,58 @@ public final class LogMelSpectrogram: @unchecked Sendable {
             }
         }
         return MelFeatures(bins: bins, frames: frames, values: values)
+    }
+
+    /// Windowed power spectra through the mel filters, `frames` frames into `mel` (frame-major).
+    /// The signal is `audio[0..<usable]` followed by zeros up to `length`; indices before 0 (and
+    /// past `length` when `reflectAtEnd`) reflect, as torch's "reflect" padding (edge not repeated).
+    private func melEnergies(audio: UnsafeBufferPointer<Float>, usable: Int, length: Int, reflectAtEnd: Bool,
+                             frames: Int, into mel: UnsafeMutablePointer<Float>) {
+        let n = Self.fftSize, hop = Self.hopLength, half = n / 2
+        let fftBins = filterBank.fftBins, bins = melBins
+        let frame = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        let spectrum = UnsafeMutablePointer<fftwf_complex>.allocate(capacity: fftBins)
+        let power = UnsafeMutablePointer<Float>.allocate(capacity: fftBins)
+        defer { frame.deallocate(); spectrum.deallocate(); power.deallocate() }
+
+        @inline(__always) func signal(_ k: Int) -> Float { k < usable ? audio[k] : 0 }
+        @inline(__always) func padded(_ j: Int) -> Float {
+            if j < 0 { return signal(-j) }
+            if j >= length && reflectAtEnd { return signal(2 * length - 2 - j) }
+            return signal(j)
+        }
+
+        window.withUnsafeBufferPointer { win in
+            flatFilters.weights.withUnsafeBufferPointer { weights in
+                flatFilters.start.withUnsafeBufferPointer { starts in
+                    flatFilters.offset.withUnsafeBufferPointer { offsets in
+                        flatFilters.length.withUnsafeBufferPointer { lengths in
+                            for t in 0..<frames {
+                                let start = t * hop - half
+                                if start >= 0 && start + n <= usable {
+                                    for i in 0..<n { frame[i] = audio[start + i] * win[i] }
+                                } else {
+                                    for i in 0..<n { frame[i] = padded(start + i) * win[i] }
+                                }
+                                plan.execute(input: frame, output: spectrum)
+                                for k in 0..<fftBins {
+                                    let re = spectrum[k].0, im = spectrum[k].1
+                                    power[k] = re * re + im * im
+                                }
+                                let row = mel + t * bins
+                                for m in 0..<bins {
+                                    let p = power + starts[m]
+                                    let w = weights.baseAddress! + offsets[m]
+                                    var sum: Float = 0
+                                    for j in 0..<lengths[m] { sum += w[j] * p[j] }
+                                    row[m] = sum
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
