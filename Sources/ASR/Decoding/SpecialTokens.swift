@@ -60,3 +60,14 @@ extension WhisperSpecialTokens {
                   languages: languages)
     }
 }
+
+extension WhisperSpecialTokens {
+    /// The ids of a loaded tokenizer; `vocabularySize` is the model's output size.
+    public init(tokenizer: WhisperTokenizer, vocabularySize: Int) {
+        self.init(endOfText: tokenizer.eot, startOfTranscript: tokenizer.sot, transcribe: tokenizer.transcribe,
+                  translate: tokenizer.translate, startOfLM: tokenizer.startOfLM, startOfPrevious: tokenizer.startOfPrev,
+                  noSpeech: tokenizer.noSpeech, noTimestamps: tokenizer.noTimestamps,
+                  timestampBegin: tokenizer.timestampBegin, timestampEnd: vocabularySize - 1,
+                  languages: tokenizer.isMultilingual ? tokenizer.languages : [:])
+    }
+}
