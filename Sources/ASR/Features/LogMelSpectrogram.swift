@@ -1,0 +1,223 @@
+import CFFTW
+import Foundation
+
+/// Whisper's audio front end: 16 kHz mono samples in, normalised log-mel features out.
+///
+/// Exactly the computation of openai-whisper's `log_mel_spectrogram` (`whisper/audio.py`):
+/// 1. pad with zeros or trim to `padToSeconds` (Whisper's `pad_or_trim`, 30 s);
+/// 2. reflect-pad `n_fft / 2` samples on each side (`torch.stft(center=True)`);
+/// 3. periodic Hann window of 400 samples (25 ms), hop 160 (10 ms), power spectrum `|X|^2`,
+///    the last frame dropped (3000 frames for 30 s);
+/// 4. Slaney mel filter bank (``MelFilterBank``), `log10(max(mel, 1e-10))`;
+/// 5. floor at `max - 8` (the maximum over the whole spectrogram), then `(x + 4) / 4`.
+///
+/// Usage:
+/// ```swift
+/// let mel = LogMelSpectrogram()              // once: makes the FFTW plan
+/// let features = mel.compute(samples)        // 80 x 3000, any thread
+/// let short = mel.compute(samples, padToSeconds: nil)  // audio length only
+/// ```
+///
+/// Threading: FFTW planning (and plan destruction) is not thread-safe, so `init` and `deinit`
+/// take a process-wide lock around them. `compute` only executes the plan with the new-array
+/// interface (`fftwf_execute_dft_r2c`) on buffers it allocates per call, which FFTW documents as
+/// thread-safe: one instance may be shared and called from many threads at once.
+public final class LogMelSpectrogram: @unchecked Sendable {
+    /// Whisper's audio constants (`whisper/audio.py`), with their units.
+    public static let sampleRate = 16_000  // Hz
+    public static let fftSize = 400  // samples: 25 ms window
+    public static let hopLength = 160  // samples: 10 ms between frames
+    public static let chunkSeconds = 30.0  // seconds per decoding window
+    /// Frames in one 30 s window.
+    public static let framesPerChunk = 3000
+
+    /// Power below which the mel energy is clamped before the logarithm.
+    static let minPower: Float = 1e-10
+    /// Dynamic range kept below the loudest value, in log10 units (80 dB).
+    static let dynamicRange: Float = 8
+
+    /// Number of mel bins of the output.
+    public let melBins: Int
+    /// The mel filters applied to each power spectrum.
+    public let filterBank: MelFilterBank
+    let window: [Float]
+    /// The filters packed for the inner loop: filter m has weights
+    /// `weights[offset[m] ..< offset[m] + length[m]]` for FFT bins from `start[m]`.
+    private let flatFilters: (start: [Int], length: [Int], offset: [Int], weights: [Float])
+    private let plan: FFTWRealPlan
+
+    /// Makes the mel filters and the FFTW plan (FFTW_ESTIMATE: no measuring, fast).
+    /// - Parameter melBins: 80 for Whisper up to large-v2, 128 for large-v3.
+    public init(melBins: Int = 80) {
+        precondition(melBins > 0, "melBins must be positive")
+        self.melBins = melBins
+        let n = Self.fftSize
+        filterBank = MelFilterBank(sampleRate: Double(Self.sampleRate), fftSize: n, melBins: melBins)
+        // torch.hann_window(400) is periodic: 0.5 - 0.5 cos(2 pi i / N), not / (N - 1).
+        window = (0..<n).map { i in Float(0.5 - 0.5 * cos(2 * Double.pi * Double(i) / Double(n))) }
+        plan = FFTWRealPlan(size: n)
+        var packed: (start: [Int], length: [Int], offset: [Int], weights: [Float]) = ([], [], [], [])
+        for filter in filterBank.filters {
+            packed.start.append(filter.firstBin)
+            packed.length.append(filter.weights.count)
+            packed.offset.append(packed.weights.count)
+            packed.weights += filter.weights
+        }
+        flatFilters = packed
+    }
+
+    /// Frames produced for `sampleCount` samples: one per hop, Whisper's frame count
+    /// (`n_samples // hop`, the stft's extra last frame dropped).
+    public static func frameCount(sampleCount: Int) -> Int { sampleCount / hopLength }
+
+    /// Normalised log-mel features of `samples` (16 kHz mono, nominally in [-1, 1]).
+    ///
+    /// - Parameters:
+    ///   - samples: the audio.
+    ///   - padToSeconds: pad with zeros or trim the audio to this length first (Whisper's
+    ///     `pad_or_trim`, 30 s gives 3000 frames). With `nil` the audio is not padded or
+    ///     trimmed and `samples.count / 160` frames come out; the audio is then treated as
+    ///     followed by silence (as Whisper's padding does), and the log floor uses the
+    ///     maximum over every frame the audio reaches, so for audio shorter than 30 s the
+    ///     result equals the first frames of the 30 s computation exactly.
+    public func compute(_ samples: [Float], padToSeconds: Double? = 30) -> MelFeatures {
+        let hop = Self.hopLength
+        let half = Self.fftSize / 2
+        let length: Int  // length of the (virtually) padded or trimmed signal
+        let frames: Int  // frames returned
+        let framesComputed: Int  // frames whose mel enters the maximum
+        let reflectAtEnd: Bool
+        if let seconds = padToSeconds {
+            precondition(seconds > 0, "padToSeconds must be positive")
+            length = Int((seconds * Double(Self.sampleRate)).rounded())
+            frames = Self.frameCount(sampleCount: length)
+            framesComputed = frames
+            reflectAtEnd = true
+        } else {
+            length = samples.count
+            frames = Self.frameCount(sampleCount: length)
+            // Every frame whose window [t*hop - half, t*hop + half) overlaps the audio; later
+            // frames only see silence and cannot raise the maximum.
+            framesComputed = max(frames, length == 0 ? 0 : (length - 1 + half) / hop + 1)
+            reflectAtEnd = false
+        }
+        let usable = min(samples.count, length)
+        let bins = melBins
+        guard frames > 0 else { return MelFeatures(bins: bins, frames: 0, values: []) }
+
+        // Mel energies, frame-major while computing: mel[frame * bins + bin].
+        var mel = [Float](repeating: 0, count: framesComputed * bins)
+        mel.withUnsafeMutableBufferPointer { out in
+            samples.withUnsafeBufferPointer { audio in
+                melEnergies(audio: audio, usable: usable, length: length, reflectAtEnd: reflectAtEnd,
+                            frames: framesComputed, into: out.baseAddress!)
+            }
+        }
+
+        // log10, floor at (max - 8), (x + 4) / 4; transpose to bin-major.
+        var maxLog = -Float.infinity
+        for i in 0..<mel.count {
+            let v = log10f(max(mel[i], Self.minPower))
+            mel[i] = v
+            if v > maxLog { maxLog = v }
+        }
+        let floor = maxLog - Self.dynamicRange
+        var values = [Float](repeating: 0, count: bins * frames)
+        values.withUnsafeMutableBufferPointer { out in
+            mel.withUnsafeBufferPointer { src in
+                for t in 0..<frames {
+                    let row = t * bins
+                    for m in 0..<bins {
+                        out[m * frames + t] = (max(src[row + m], floor) + 4) / 4
+                    }
+                }
+            }
+        }
+        return MelFeatures(bins: bins, frames: frames, values: values)
+    }
+
+    /// Windowed power spectra through the mel filters, `frames` frames into `mel` (frame-major).
+    /// The signal is `audio[0..<usable]` followed by zeros up to `length`; indices before 0 (and
+    /// past `length` when `reflectAtEnd`) reflect, as torch's "reflect" padding (edge not repeated).
+    private func melEnergies(audio: UnsafeBufferPointer<Float>, usable: Int, length: Int, reflectAtEnd: Bool,
+                             frames: Int, into mel: UnsafeMutablePointer<Float>) {
+        let n = Self.fftSize, hop = Self.hopLength, half = n / 2
+        let fftBins = filterBank.fftBins, bins = melBins
+        let frame = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        let spectrum = UnsafeMutablePointer<fftwf_complex>.allocate(capacity: fftBins)
+        let power = UnsafeMutablePointer<Float>.allocate(capacity: fftBins)
+        defer { frame.deallocate(); spectrum.deallocate(); power.deallocate() }
+
+        @inline(__always) func signal(_ k: Int) -> Float { k < usable ? audio[k] : 0 }
+        @inline(__always) func padded(_ j: Int) -> Float {
+            if j < 0 { return signal(-j) }
+            if j >= length && reflectAtEnd { return signal(2 * length - 2 - j) }
+            return signal(j)
+        }
+
+        window.withUnsafeBufferPointer { win in
+            flatFilters.weights.withUnsafeBufferPointer { weights in
+                flatFilters.start.withUnsafeBufferPointer { starts in
+                    flatFilters.offset.withUnsafeBufferPointer { offsets in
+                        flatFilters.length.withUnsafeBufferPointer { lengths in
+                            for t in 0..<frames {
+                                let start = t * hop - half
+                                if start >= 0 && start + n <= usable {
+                                    for i in 0..<n { frame[i] = audio[start + i] * win[i] }
+                                } else {
+                                    for i in 0..<n { frame[i] = padded(start + i) * win[i] }
+                                }
+                                plan.execute(input: frame, output: spectrum)
+                                for k in 0..<fftBins {
+                                    let re = spectrum[k].0, im = spectrum[k].1
+                                    power[k] = re * re + im * im
+                                }
+                                let row = mel + t * bins
+                                for m in 0..<bins {
+                                    let p = power + starts[m]
+                                    let w = weights.baseAddress! + offsets[m]
+                                    var sum: Float = 0
+                                    for j in 0..<lengths[m] { sum += w[j] * p[j] }
+                                    row[m] = sum
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Owner of one single-precision real-to-complex FFTW plan.
+///
+/// Planning and destruction hold `planningLock` (FFTW's planner is not thread-safe); the plan is
+/// made with FFTW_UNALIGNED so `execute` may use any buffers through the new-array interface,
+/// which is safe to call concurrently.
+final class FFTWRealPlan: @unchecked Sendable {
+    private static let planningLock = NSLock()
+    private let plan: fftwf_plan
+    let size: Int
+
+    init(size: Int) {
+        self.size = size
+        let input = fftwf_alloc_real(size)!
+        let output = fftwf_alloc_complex(size / 2 + 1)!
+        defer { fftwf_free(input); fftwf_free(output) }
+        let made = Self.planningLock.withLock {
+            fftwf_plan_dft_r2c_1d(Int32(size), input, output, UInt32(FFTW_ESTIMATE) | UInt32(FFTW_UNALIGNED))
+        }
+        // A null plan means FFTW could not plan a plain 1-D transform: a broken installation.
+        guard let made else { preconditionFailure("fftwf_plan_dft_r2c_1d(\(size)) returned NULL") }
+        plan = made
+    }
+
+    /// `fftwf_execute_dft_r2c`: `size` reals in, `size / 2 + 1` complex values out.
+    func execute(input: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<fftwf_complex>) {
+        fftwf_execute_dft_r2c(plan, input, output)
+    }
+
+    deinit {
+        Self.planningLock.withLock { fftwf_destroy_plan(plan) }
+    }
+}
