@@ -30,7 +30,7 @@ let package = Package(
 
         .target(name: "Audio", dependencies: ["CALSA"]),
         .target(name: "ASR", dependencies: ["CFFTW", "COpenBLAS", "CKernels"]),
-        .target(name: "Intent", dependencies: ["CALSA", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Intent", dependencies: ["CALSA", .product(name: "Yams", package: "Yams")], resources: [.copy("Resources/en.yaml")]),
         .target(name: "LLM", dependencies: ["CKernels", "COpenBLAS"]),
         .target(name: "Assistant", dependencies: [
             "Audio", "ASR", "Intent", "LLM",
