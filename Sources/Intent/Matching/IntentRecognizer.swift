@@ -41,11 +41,14 @@ public enum IntentMatchResult: Sendable, Equatable {
 /// Options for `IntentRecognizer`; every field has a default.
 public struct RecognizerOptions: Sendable, Codable, Equatable {
     /// Minimum confidence to accept an intent; below it the utterance is rejected.
-    public var threshold: Double = 0.74
+    public var threshold: Double = 0.75
     /// Cost of an input word the template does not have.
     public var insertionCost: Double = 1.0
     /// Cost of a template word missing from the input.
-    public var deletionCost: Double = 1.0
+    public var deletionCost: Double = 1.2
+    /// Insertion and deletion cost of function words ("a", "the", "to"...): recognizers drop
+    /// and add them often, and they carry little meaning.
+    public var functionWordCost: Double = 0.6
     /// Cost of replacing a template word by an unrelated input word.
     public var substitutionCost: Double = 1.5
     /// Words per utterance considered; longer inputs are rejected.
@@ -156,6 +159,8 @@ struct Scratch {
             return best.map { SlotFill(cost: $0.0, value: SlotValue(.text($0.1), text: text)) }
         case let .text(limit):
             if let limit, span.count > limit { return nil }
+            // A message of only function words ("me", "it") is not a message.
+            if span.allSatisfy({ Self.functionWords.contains($0) }) { return nil }
             return SlotFill(cost: options.freeTextWordCost * Double(span.count), value: SlotValue(.text(text), text: text))
         case let .integer(range):
             guard let v = NumberParser.parseWhole(span), v == v.rounded(), range.map({ $0.contains(v) }) ?? true else { return nil }
@@ -189,6 +194,19 @@ struct Scratch {
         return prev[n]
     }
 
+    static let functionWords: Set<String> = [
+        "a", "an", "the", "my", "to", "for", "of", "in", "on", "at", "is", "it", "me", "and", "that", "this",
+        "some", "up", "you", "i", "be", "are", "do", "with", "your", "from", "by",
+    ]
+
+    func insertion(_ j: Int) -> Double {
+        Self.functionWords.contains(tokens[j]) ? options.functionWordCost : options.insertionCost
+    }
+
+    func deletion(_ w: String) -> Double {
+        Self.functionWords.contains(w) ? options.functionWordCost : options.deletionCost
+    }
+
     struct Back { var node: Int32 = -1; var j: Int32 = -1; var arc: Int32 = -1 }
 
     /// The cheapest alignment of the whole input with `template`, or nil if none is possible.
@@ -202,8 +220,8 @@ struct Scratch {
         for node in 0..<m {
             let base = node * width
             // Extra input words stay at this node.
-            for j in 0..<n where cost[base + j] + options.insertionCost < cost[base + j + 1] {
-                cost[base + j + 1] = cost[base + j] + options.insertionCost
+            for j in 0..<n where cost[base + j] + insertion(j) < cost[base + j + 1] {
+                cost[base + j + 1] = cost[base + j] + insertion(j)
                 back[base + j + 1] = Back(node: Int32(node), j: Int32(j), arc: -1)
             }
             for (arcIndex, arc) in template.arcs[node].enumerated() {
@@ -220,7 +238,7 @@ struct Scratch {
                     case .empty:
                         relax(j, j, here)
                     case let .word(w):
-                        relax(j, j, here + options.deletionCost)
+                        relax(j, j, here + deletion(w))
                         if j < n { relax(j, j + 1, here + wordCost(w, j)) }
                     case let .slot(_, d):
                         let limit = min(n, j + d.maxWords)

@@ -29,13 +29,13 @@ public struct Normalizer: Sendable {
     static let leadingFillers: [[String]] = [
         ["hey", "hark"], ["ok", "hark"], ["hi", "hark"], ["hark"], ["hey"], ["ok"], ["so"], ["um"], ["uh"], ["oh"],
         ["please"], ["could", "you"], ["can", "you"], ["would", "you"], ["will", "you"], ["kindly"],
-        ["i", "want", "you", "to"], ["i", "would", "like", "you", "to"], ["i", "need", "you", "to"],
+        ["i", "want", "you", "to"], ["i", "want", "to"], ["i", "would", "like", "to"], ["i", "wanna"], ["let", "us"], ["i", "would", "like", "you", "to"], ["i", "need", "you", "to"],
         ["go", "ahead", "and"], ["just"], ["now"], ["alright"], ["all", "right"], ["well"],
     ]
     /// Fillers dropped anywhere.
     static let anywhereFillers: Set<String> = ["please", "um", "uh", "umm", "uhh", "er", "erm", "hmm"]
     /// Fillers dropped at the end.
-    static let trailingFillers: [[String]] = [["please"], ["thanks"], ["thank", "you"], ["for", "me"], ["hark"], ["now"]]
+    static let trailingFillers: [[String]] = [["please"], ["thanks"], ["thank", "you"], ["for", "me"], ["hark"]]
 
     /// Normalised word tokens of `text`.
     /// - Parameter removeFillers: false for template literals, true for user input.

@@ -68,9 +68,23 @@ public enum WordSimilarity {
         return String(out)
     }
 
+    /// Words a recognizer confuses because they sound the same.
+    static let homophones: [Set<String>] = [
+        ["to", "two", "too"], ["for", "four", "fore"], ["of", "off"], ["right", "write"], ["our", "hour"],
+        ["no", "know"], ["won", "one"], ["ate", "eight"], ["by", "buy", "bye"], ["new", "knew"], ["there", "their"],
+        ["hear", "here"], ["week", "weak"], ["sun", "son"], ["not", "note"], ["time", "thyme"], ["minute", "minuet"],
+        ["weigh", "way"], ["meet", "meat"], ["sale", "sail"],
+    ]
+    static let homophoneOf: [String: Int] = {
+        var map: [String: Int] = [:]
+        for (i, group) in homophones.enumerated() where group.count > 1 { for w in group { map[w] = i } }
+        return map
+    }()
+
     /// Similarity in [0, 1]: 1 for equal words, about 0.8 for "time"/"timer" or "of"/"off".
     public static func similarity(_ a: String, _ b: String) -> Double {
         if a == b { return 1 }
+        if let ga = homophoneOf[a], ga == homophoneOf[b] { return 0.9 }
         let ca = Array(a), cb = Array(b)
         let charSim = 1 - Double(editDistance(ca, cb)) / Double(max(ca.count, cb.count))
         // Digits and number words never sound alike through this key; compare spelling only.
