@@ -71,20 +71,22 @@ public struct IntentRecognizer: Sendable {
     public let intents: IntentSet
     public let options: RecognizerOptions
     let normalizer = Normalizer()
+    let compiled: CompiledIntents
 
     public init(intents: IntentSet, options: RecognizerOptions = .default) {
         self.intents = intents
         self.options = options
+        self.compiled = CompiledIntents(intents)
     }
 
     /// The best intent for `text`, or a rejection carrying the best candidate.
     public func recognize(_ text: String) -> IntentMatchResult {
         let tokens = normalizer.tokens(text)
         guard !tokens.isEmpty, tokens.count <= options.maxWords else { return .rejected(bestCandidate: nil) }
-        var scratch = Scratch(tokens: tokens, options: options)
+        var scratch = Scratch(tokens: tokens, options: options, compiled: compiled)
         var best: (score: Candidate, parsed: ParsedIntent)? = nil
         for (intentIndex, definition) in intents.intents.enumerated() {
-            for (templateIndex, template) in definition.templates.enumerated() {
+            for (templateIndex, template) in compiled.templates[intentIndex].enumerated() {
                 guard let path = scratch.align(template) else { continue }
                 let confidence = max(0, 1 - path.cost / Double(max(path.norm, 1)))
                 let score = Candidate(confidence: confidence, cost: path.cost, matchedWords: path.matchedWords,
@@ -110,41 +112,122 @@ public struct IntentRecognizer: Sendable {
     }
 }
 
+/// Templates with words and slot definitions replaced by small integers, so the per-utterance
+/// caches are flat arrays rather than string-keyed dictionaries.
+struct CompiledIntents: Sendable {
+    struct Arc: Sendable {
+        enum Kind: Sendable { case empty, word, slot }
+        let kind: Kind
+        /// Word id or slot-definition id.
+        let id: Int
+        let to: Int
+        let slotName: String
+    }
+    struct CompiledTemplate: Sendable {
+        let arcs: [[Arc]]
+        let accept: Int
+    }
+
+    var words: [String] = []
+    var definitions: [SlotDefinition] = []
+    /// `templates[intent][template]`.
+    var templates: [[CompiledTemplate]] = []
+
+    init(_ set: IntentSet) {
+        var wordIDs: [String: Int] = [:]
+        var definitionIDs: [String: Int] = [:]
+        for definition in set.intents {
+            var list: [CompiledTemplate] = []
+            for template in definition.templates {
+                let arcs = template.arcs.map { node in
+                    node.map { arc -> Arc in
+                        switch arc.edge {
+                        case .empty:
+                            return Arc(kind: .empty, id: 0, to: arc.to, slotName: "")
+                        case let .word(w):
+                            let id = wordIDs[w] ?? { words.append(w); wordIDs[w] = words.count - 1; return words.count - 1 }()
+                            return Arc(kind: .word, id: id, to: arc.to, slotName: "")
+                        case let .slot(name, d):
+                            let id = definitionIDs[d.key] ?? { definitions.append(d); definitionIDs[d.key] = definitions.count - 1; return definitions.count - 1 }()
+                            return Arc(kind: .slot, id: id, to: arc.to, slotName: name)
+                        }
+                    }
+                }
+                list.append(CompiledTemplate(arcs: arcs, accept: template.accept))
+            }
+            templates.append(list)
+        }
+    }
+}
+
 /// Per-utterance caches and the alignment dynamic program.
 struct Scratch {
     let tokens: [String]
     let options: RecognizerOptions
-    var wordCosts: [String: [Double]] = [:]
-    var slotCache: [SlotKey: SlotFill?] = [:]
+    let compiled: CompiledIntents
+    let n: Int
+    /// `wordCostTable[word * n + j]`, negative = not computed yet.
+    var wordCostTable: [Double]
+    /// Slot fills by `(definition * (n + 1) + start) * (n + 1) + end`; state 0 unknown, 1 none, 2 filled.
+    var slotState: [UInt8]
+    var slotFills: [SlotFill?]
+    let isFunctionWord: [Bool]
+    var listWordCosts: [String: [Double]] = [:]
 
-    struct SlotKey: Hashable { let key: String; let start: Int; let end: Int }
     struct SlotFill { let cost: Double; let value: SlotValue }
 
     struct Path { var cost: Double; var norm: Int; var matchedWords: Int; var slots: [String: SlotValue] }
 
-    init(tokens: [String], options: RecognizerOptions) { self.tokens = tokens; self.options = options }
+    init(tokens: [String], options: RecognizerOptions, compiled: CompiledIntents) {
+        self.tokens = tokens
+        self.options = options
+        self.compiled = compiled
+        n = tokens.count
+        wordCostTable = [Double](repeating: -1, count: compiled.words.count * tokens.count)
+        let slots = compiled.definitions.count * (tokens.count + 1) * (tokens.count + 1)
+        slotState = [UInt8](repeating: 0, count: slots)
+        slotFills = [SlotFill?](repeating: nil, count: slots)
+        isFunctionWord = tokens.map { Self.functionWords.contains($0) }
+    }
 
-    /// Cost of reading input token `j` as template word `w`.
-    mutating func wordCost(_ w: String, _ j: Int) -> Double {
-        if let row = wordCosts[w] { return row[j] }
-        let row = tokens.map { t -> Double in
-            if t == w { return 0 }
-            let sim = WordSimilarity.similarity(w, t)
-            return sim >= 0.6 ? options.substitutionCost * (1 - sim) : options.substitutionCost
-        }
-        wordCosts[w] = row
+    static func substitution(_ w: String, _ t: String, _ options: RecognizerOptions) -> Double {
+        if t == w { return 0 }
+        let sim = WordSimilarity.similarity(w, t)
+        return sim >= 0.6 ? options.substitutionCost * (1 - sim) : options.substitutionCost
+    }
+
+    /// Cost of reading input token `j` as template word number `id`.
+    mutating func wordCost(_ id: Int, _ j: Int) -> Double {
+        let k = id * n + j
+        let cached = wordCostTable[k]
+        if cached >= 0 { return cached }
+        let c = Self.substitution(compiled.words[id], tokens[j], options)
+        wordCostTable[k] = c
+        return c
+    }
+
+    /// Cost of reading input token `j` as a value-list word `w`.
+    mutating func listWordCost(_ w: String, _ j: Int) -> Double {
+        if let row = listWordCosts[w] { return row[j] }
+        let row = tokens.map { Self.substitution(w, $0, options) }
+        listWordCosts[w] = row
         return row[j]
     }
 
-    mutating func slot(_ d: SlotDefinition, _ start: Int, _ end: Int) -> SlotFill? {
-        let key = SlotKey(key: d.key, start: start, end: end)
-        if let cached = slotCache[key] { return cached }
-        let fill = computeSlot(d, start, end)
-        slotCache[key] = fill
-        return fill
+    mutating func slot(_ id: Int, _ start: Int, _ end: Int) -> SlotFill? {
+        let k = (id * (n + 1) + start) * (n + 1) + end
+        switch slotState[k] {
+        case 1: return nil
+        case 2: return slotFills[k]
+        default:
+            let fill = computeSlotMutating(compiled.definitions[id], start, end)
+            slotState[k] = fill == nil ? 1 : 2
+            slotFills[k] = fill
+            return fill
+        }
     }
 
-    mutating func computeSlot(_ d: SlotDefinition, _ start: Int, _ end: Int) -> SlotFill? {
+    mutating func computeSlotMutating(_ d: SlotDefinition, _ start: Int, _ end: Int) -> SlotFill? {
         let span = tokens[start..<end]
         let text = span.joined(separator: " ")
         switch d.type {
@@ -187,7 +270,7 @@ struct Scratch {
             var cur = [Double](repeating: 0, count: n + 1)
             cur[0] = Double(i + 1) * options.deletionCost
             for j in 1...max(n, 1) where j <= n {
-                cur[j] = min(prev[j - 1] + wordCost(w, start + j - 1), prev[j] + options.deletionCost, cur[j - 1] + options.insertionCost)
+                cur[j] = min(prev[j - 1] + listWordCost(w, start + j - 1), prev[j] + options.deletionCost, cur[j - 1] + options.insertionCost)
             }
             prev = cur
         }
@@ -200,7 +283,7 @@ struct Scratch {
     ]
 
     func insertion(_ j: Int) -> Double {
-        Self.functionWords.contains(tokens[j]) ? options.functionWordCost : options.insertionCost
+        isFunctionWord[j] ? options.functionWordCost : options.insertionCost
     }
 
     func deletion(_ w: String) -> Double {
@@ -210,8 +293,7 @@ struct Scratch {
     struct Back { var node: Int32 = -1; var j: Int32 = -1; var arc: Int32 = -1 }
 
     /// The cheapest alignment of the whole input with `template`, or nil if none is possible.
-    mutating func align(_ template: Template) -> Path? {
-        let n = tokens.count
+    mutating func align(_ template: CompiledIntents.CompiledTemplate) -> Path? {
         let m = template.arcs.count
         let width = n + 1
         var cost = [Double](repeating: .infinity, count: m * width)
@@ -226,25 +308,25 @@ struct Scratch {
             }
             for (arcIndex, arc) in template.arcs[node].enumerated() {
                 let target = arc.to * width
-                func relax(_ j: Int, _ k: Int, _ c: Double) {
-                    if c < cost[target + k] {
-                        cost[target + k] = c
-                        back[target + k] = Back(node: Int32(node), j: Int32(j), arc: Int32(arcIndex))
-                    }
-                }
                 for j in 0...n where cost[base + j].isFinite {
                     let here = cost[base + j]
-                    switch arc.edge {
+                    func relax(_ k: Int, _ c: Double) {
+                        if c < cost[target + k] {
+                            cost[target + k] = c
+                            back[target + k] = Back(node: Int32(node), j: Int32(j), arc: Int32(arcIndex))
+                        }
+                    }
+                    switch arc.kind {
                     case .empty:
-                        relax(j, j, here)
-                    case let .word(w):
-                        relax(j, j, here + deletion(w))
-                        if j < n { relax(j, j + 1, here + wordCost(w, j)) }
-                    case let .slot(_, d):
-                        let limit = min(n, j + d.maxWords)
+                        relax(j, here)
+                    case .word:
+                        relax(j, here + deletion(compiled.words[arc.id]))
+                        if j < n { relax(j + 1, here + wordCost(arc.id, j)) }
+                    case .slot:
+                        let limit = min(n, j + compiled.definitions[arc.id].maxWords)
                         if j < limit {
                             for k in (j + 1)...limit {
-                                if let fill = slot(d, j, k) { relax(j, k, here + fill.cost) }
+                                if let fill = slot(arc.id, j, k) { relax(k, here + fill.cost) }
                             }
                         }
                     }
@@ -261,14 +343,14 @@ struct Scratch {
             guard b.node >= 0 else { break }
             if b.arc >= 0 {
                 let arc = template.arcs[Int(b.node)][Int(b.arc)]
-                switch arc.edge {
+                switch arc.kind {
                 case .empty: break
-                case let .word(w):
+                case .word:
                     path.norm += 1
-                    if Int(b.j) < j, tokens[Int(b.j)] == w { path.matchedWords += 1 }
-                case let .slot(name, d):
+                    if Int(b.j) < j, tokens[Int(b.j)] == compiled.words[arc.id] { path.matchedWords += 1 }
+                case .slot:
                     path.norm += 1
-                    if let fill = slot(d, Int(b.j), j) { path.slots[name] = fill.value }
+                    if let fill = slot(arc.id, Int(b.j), j) { path.slots[arc.slotName] = fill.value }
                 }
             }
             node = Int(b.node); j = Int(b.j)

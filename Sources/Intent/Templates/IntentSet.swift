@@ -287,3 +287,66 @@ struct IntentFileParser {
         return IntentDefinition(name: name, templates: templates, command: command, timeout: timeout, reply: reply, source: source)
     }
 }
+
+// MARK: - Phrases and vocabulary for biasing the recognizer
+
+extension IntentSet {
+    /// Up to `limit` example sentences the set accepts, spread over intents and templates
+    /// (slots filled with a typical value), for prompting or constraining the speech recognizer.
+    public func samplePhrases(limit: Int) -> [String] {
+        guard limit > 0 else { return [] }
+        var perTemplate: [[String]] = []
+        let templateCount = max(1, intents.reduce(0) { $0 + $1.templates.count })
+        let each = max(1, limit / templateCount + 1)
+        for definition in intents {
+            for template in definition.templates {
+                perTemplate.append(template.expansions(limit: each, sample: Self.sampleValue))
+            }
+        }
+        // Round-robin so every template contributes before any contributes twice.
+        var out: [String] = []
+        var seen = Set<String>()
+        var round = 0
+        while out.count < limit {
+            var added = false
+            for list in perTemplate where round < list.count {
+                added = true
+                if seen.insert(list[round]).inserted { out.append(list[round]) }
+                if out.count == limit { break }
+            }
+            if !added { break }
+            round += 1
+        }
+        return out
+    }
+
+    /// Every word the templates and value lists contain, sorted: the in-domain vocabulary.
+    public var vocabulary: [String] {
+        var words = Set<String>()
+        for definition in intents {
+            for template in definition.templates {
+                words.formUnion(template.words)
+                for list in template.arcs {
+                    for arc in list {
+                        if case let .slot(_, d) = arc.edge, case let .list(values) = d.type {
+                            for v in values { for s in v.synonyms { words.formUnion(s) } }
+                        }
+                    }
+                }
+            }
+        }
+        return words.sorted()
+    }
+
+    static func sampleValue(_ d: SlotDefinition) -> String {
+        switch d.type {
+        case let .list(values): return values.first?.synonyms.first?.joined(separator: " ") ?? ""
+        case .text: return "buy milk"
+        case .integer, .decimal: return "five"
+        case .duration: return "five minutes"
+        case .timeOfDay: return "seven thirty"
+        case .date: return "tomorrow"
+        case .expression: return "twelve times fourteen"
+        }
+    }
+}
