@@ -16,6 +16,8 @@ struct Hark: AsyncParsableCommand {
         subcommands: [
             ModelsCommand.self,
             TranscribeCommand.self,
+            IntentCommand.self,
+            AskCommand.self,
         ]
     )
 }
