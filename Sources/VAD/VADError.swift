@@ -19,6 +19,8 @@ public enum VADError: Error, Sendable, Equatable, CustomStringConvertible {
     case shapeMismatch(path: String, tensor: String, expected: [Int], found: [Int])
     /// A tensor's element type cannot be read as floats (only F32, F16 and BF16 can).
     case unsupportedDType(path: String, tensor: String, dtype: String)
+    /// A configuration value is out of range.
+    case invalidConfiguration(field: String, value: String, reason: String)
 
     public var description: String {
         switch self {
@@ -38,6 +40,8 @@ public enum VADError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(path): tensor '\(tensor)' has shape \(found), expected \(expected)"
         case let .unsupportedDType(path, tensor, dtype):
             return "\(path): tensor '\(tensor)' has dtype \(dtype); only F32, F16 and BF16 can be read as floats"
+        case let .invalidConfiguration(field, value, reason):
+            return "invalid VAD setting \(field) = \(value): \(reason)"
         }
     }
 }
