@@ -1,3 +1,5 @@
+import Foundation
+
 /// Settings of the energy detector. Levels in dBFS, rates per second of audio.
 public struct EnergyDetectorConfig: Sendable, Codable, Equatable {
     /// Samples per second.
@@ -79,9 +81,3 @@ public struct EnergyVADSession: VoiceActivitySession {
         lastLevelDbfs = -120
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -1,3 +1,21 @@
+import Foundation
+
+// The VAD module: is someone speaking, and where does an utterance start and end?
+//
+//   16 kHz mono [Float] --(512-sample frames)--> VoiceActivitySession --> probability per frame
+//                                                        |
+//                     Endpointer (hysteresis, min speech, trailing silence, padding, max length)
+//                                                        v
+//                            .speechStart(sample:) / .speechEnd(startSample:endSample:)
+//
+// Detectors: SileroVADModel (the network, weights from silero_vad_16k.safetensors),
+// EnergyVoiceActivityDetector (RMS against an adaptive floor; the fallback), and
+// GatedVoiceActivityDetector (an energy gate in front of Silero so idle listening is nearly
+// free). VoiceActivityDetectors.makeDefault picks one at run time.
+//
+// Threading: detectors (models, configs) are immutable and shared freely across tasks.
+// Sessions and endpointers are values holding one stream's state; one task owns each.
+
 /// A voice activity detector: immutable, shared configuration or weights that hand out
 /// per-stream sessions. Each session turns one frame of `frameSize` mono samples at
 /// `sampleRate` (floats in -1...1) into a speech probability in 0...1.
@@ -37,9 +55,3 @@ public func rmsDecibels(_ frame: [Float], floor: Float = -120) -> Float {
     guard meanSquare > 0 else { return floor }
     return max(floor, Float(10 * log10(meanSquare)))
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
