@@ -76,6 +76,11 @@ import VAD
             #expect(real is GatedVoiceActivityDetector<SileroVADModel>)
             var session = real.makeSession()
             #expect(session.probability(of: [Float](repeating: 0, count: 512)) == 0)
+            var endpointer = try Endpointer(detector: real)
+            #expect(endpointer.sampleRate == 16000 && endpointer.frameSize == 512)
+            let speech = try corpusClip("A_dictation/cmu_arctic_axb_a0005.wav")
+            let events = endpointer.process(speech) + endpointer.flush()
+            #expect(events.count == 2)
         }
     }
 }

@@ -46,6 +46,26 @@ let sileroModel: SileroVADModel? = try? SileroVADModel(contentsOf: ProjectPaths.
         }
     }
 
+    @Test func matmulMatchesRepeatedMatvec() {
+        var generator = SeededGenerator(seed: 9)
+        for (rows, cols, n, stride) in [(258, 256, 4, 128), (128, 387, 4, 387), (64, 384, 2, 384), (5, 9, 7, 3), (3, 16, 1, 16)] {
+            let w = (0..<rows * cols).map { _ in Float.random(in: -1...1, using: &generator) }
+            let x = (0..<(n - 1) * stride + cols).map { _ in Float.random(in: -1...1, using: &generator) }
+            let bias = (0..<rows).map { _ in Float.random(in: -1...1, using: &generator) }
+            var batched = [Float](repeating: 0, count: n * rows), portable = batched
+            hark_vad_matmul(w, x, stride, bias, &batched, rows, rows, cols, n)
+            hark_vad_matmul_portable(w, x, stride, bias, &portable, rows, rows, cols, n)
+            for t in 0..<n {
+                var single = [Float](repeating: 0, count: rows)
+                Array(x[(t * stride)...]).withUnsafeBufferPointer { hark_vad_matvec_portable(w, $0.baseAddress, bias, &single, rows, cols) }
+                for r in 0..<rows {
+                    #expect(abs(batched[t * rows + r] - single[r]) < 1e-4)
+                    #expect(portable[t * rows + r] == single[r])
+                }
+            }
+        }
+    }
+
     @Test(arguments: references)
     func probabilitiesMatchOnnxRuntimeReference(name: String) throws {
         let model = try #require(sileroModel, "models/silero_vad_16k.safetensors is required (scripts/setup)")

@@ -19,6 +19,16 @@ void hark_vad_matvec(const float *w, const float *x, const float *bias, float *y
 void hark_vad_matvec_portable(const float *w, const float *x, const float *bias, float *y,
                               size_t rows, size_t cols);
 
+/// The same weights against `n` input vectors, loading each weight row once:
+/// y[t * y_stride + r] = bias[r] + sum_c w[r * cols + c] * x[t * x_stride + c], t in 0..<n.
+/// Input vectors may overlap (x_stride < cols: STFT windows with a hop). `bias` may be NULL.
+void hark_vad_matmul(const float *w, const float *x, size_t x_stride, const float *bias,
+                     float *y, size_t y_stride, size_t rows, size_t cols, size_t n);
+
+/// The portable path of hark_vad_matmul.
+void hark_vad_matmul_portable(const float *w, const float *x, size_t x_stride, const float *bias,
+                              float *y, size_t y_stride, size_t rows, size_t cols, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

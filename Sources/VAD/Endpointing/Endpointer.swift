@@ -4,7 +4,7 @@
 /// start of the stream; padding is already applied to the positions reported.
 ///
 /// ```swift
-/// var endpointer = try Endpointer(session: model.makeSession())
+/// var endpointer = try Endpointer(detector: model)    // or session: model.makeSession()
 /// for chunk in microphoneChunks {                  // any sizes; buffered into frames
 ///     for event in endpointer.process(chunk) {
 ///         switch event {
@@ -72,6 +72,11 @@ public struct Endpointer: Sendable {
         padBeforeSamples = samples(ms: config.padBeforeMs)
         padAfterSamples = samples(ms: config.padAfterMs)
         maxUtteranceSamples = max(frameSize, Int(config.maxUtteranceSeconds * Double(sampleRate)))
+    }
+
+    /// An endpointer over a fresh session of `detector`, at the detector's sample rate.
+    public init(detector: some VoiceActivityDetecting, config: EndpointerConfig = .default) throws(VADError) {
+        try self.init(session: detector.makeSession(), sampleRate: detector.sampleRate, config: config)
     }
 
     /// True between `speechStart` and `speechEnd`.

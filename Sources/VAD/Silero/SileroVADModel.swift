@@ -122,8 +122,9 @@ public final class SileroVADModel: VoiceActivityDetecting {
             + 4 * hiddenSize                                      // LSTM gates
     }()
 
-    /// The largest im2col column (129 channels x 3 taps) plus the largest layer output (128).
-    static let imColumnSize = 3 * bins + 128
+    /// im2col columns of the largest layer (4 steps x 129 channels x 3 taps) plus the largest
+    /// layer output (4 steps x 128 channels).
+    static let imColumnSize = stftSteps * 3 * bins + stftSteps * 128
 
     /// One forward pass. `input` holds context + frame (576 samples); `state` holds the LSTM
     /// input/hidden vector [x (128) ++ h (128)] and the cell [c (128)]: 384 floats.
@@ -139,18 +140,17 @@ public final class SileroVADModel: VoiceActivityDetecting {
         let padded = take(Self.paddedSamples)
         let spectrum = take(2 * Self.bins * steps)       // [step][258]
         let magnitude = take(Self.bins * steps)          // [bin][step]
-        let column = take(Self.imColumnSize)
+        let columns = take(Self.imColumnSize)
 
         // Reflection padding on the right: padded[n + k] = input[n - 2 - k] (edge not repeated).
         padded.update(from: input, count: Self.inputSamples)
         for k in 0..<Self.reflectPadSamples {
             padded[Self.inputSamples + k] = input[Self.inputSamples - 2 - k]
         }
+        // The STFT as a strided convolution: 4 overlapping 256-sample windows, hop 128.
         stftBasis.withUnsafeBufferPointer { basis in
-            for step in 0..<steps {
-                hark_vad_matvec(basis.baseAddress, padded + step * Self.hopSize, nil, spectrum + step * 2 * Self.bins,
-                                2 * Self.bins, Self.fftSize)
-            }
+            hark_vad_matmul(basis.baseAddress, padded, Self.hopSize, nil, spectrum, 2 * Self.bins,
+                            2 * Self.bins, Self.fftSize, steps)
         }
         for step in 0..<steps {
             let spec = spectrum + step * 2 * Self.bins
@@ -166,22 +166,26 @@ public final class SileroVADModel: VoiceActivityDetecting {
             let outLength = layer.outputLength(length)
             let output = take(layer.outChannels * outLength)
             let columnLength = layer.inChannels * layer.kernel
-            layer.weight.withUnsafeBufferPointer { weight in
-                layer.bias.withUnsafeBufferPointer { bias in
-                    for t in 0..<outLength {
-                        // im2col for output step t: column[i * kernel + k] = input[i][t * stride + k - padding].
-                        for i in 0..<layer.inChannels {
-                            for k in 0..<layer.kernel {
-                                let source = t * layer.stride + k - layer.padding
-                                column[i * layer.kernel + k] = (source >= 0 && source < length) ? activation[i * length + source] : 0
-                            }
-                        }
-                        // Result goes to a temporary [out] then transposes into [out][time].
-                        let result = column + columnLength
-                        hark_vad_matvec(weight.baseAddress, column, bias.baseAddress, result, layer.outChannels, columnLength)
-                        for o in 0..<layer.outChannels { output[o * outLength + t] = max(0, result[o]) }
+            // im2col: columns[t][i * kernel + k] = input[i][t * stride + k - padding] (0 outside).
+            for t in 0..<outLength {
+                let column = columns + t * columnLength
+                for i in 0..<layer.inChannels {
+                    for k in 0..<layer.kernel {
+                        let source = t * layer.stride + k - layer.padding
+                        column[i * layer.kernel + k] = (source >= 0 && source < length) ? activation[i * length + source] : 0
                     }
                 }
+            }
+            // results[t][out], then ReLU and transpose into output[out][t].
+            let results = columns + outLength * columnLength
+            layer.weight.withUnsafeBufferPointer { weight in
+                layer.bias.withUnsafeBufferPointer { bias in
+                    hark_vad_matmul(weight.baseAddress, columns, columnLength, bias.baseAddress, results, layer.outChannels,
+                                    layer.outChannels, columnLength, outLength)
+                }
+            }
+            for t in 0..<outLength {
+                for o in 0..<layer.outChannels { output[o * outLength + t] = max(0, results[t * layer.outChannels + o]) }
             }
             activation = UnsafePointer(output)
             length = outLength
