@@ -47,7 +47,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .executableTarget(name: "hark-bench", dependencies: ["Audio", "ASR", "Intent", "LLM"], path: "Benchmarks/HarkBench"),
+        .executableTarget(name: "hark-bench", dependencies: ["Audio", "ASR", "Intent", "LLM", "VAD"], path: "Benchmarks/HarkBench"),
 
         .target(name: "HarkTestSupport"),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "HarkTestSupport"]),

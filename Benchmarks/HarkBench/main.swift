@@ -5,6 +5,7 @@ import Foundation
 let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("audio", benchAudio),
     ("asr", benchASR),
+    ("vad", benchVAD),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

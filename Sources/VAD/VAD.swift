@@ -1,1 +1,0 @@
-// The VAD module: voice activity detection and endpointing.
