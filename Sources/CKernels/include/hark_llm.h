@@ -1,0 +1,104 @@
+#ifndef HARK_LLM_H
+#define HARK_LLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Quantized-weight kernels for the local LLM (GGUF / ggml block formats, see ggml's
+// ggml-common.h for the block layouts). Weights stay quantized; activations are quantized to
+// 32-element int8 blocks (`hark_q8_block`) and dot products run in integer arithmetic with one
+// float multiply per block, like llama.cpp's Q8_0/Q8_1 activations.
+//
+// Threading contract: every function is reentrant. A `hark_pool` is driven by one thread at a
+// time (the session that owns it); `hark_pool_run` blocks until every worker finished.
+//
+// Paths: AVX2+FMA+F16C when `hark_cpu_has_avx2_fma_f16c()`, else portable C (ARM64 builds).
+
+/// ggml type codes used here (values of ggml.h `enum ggml_type`).
+enum {
+    HARK_GGML_F32 = 0, HARK_GGML_F16 = 1, HARK_GGML_Q4_0 = 2, HARK_GGML_Q4_1 = 3,
+    HARK_GGML_Q5_0 = 6, HARK_GGML_Q8_0 = 8, HARK_GGML_Q4_K = 12, HARK_GGML_Q5_K = 13,
+    HARK_GGML_Q6_K = 14, HARK_GGML_BF16 = 30
+};
+
+/// One quantized activation block of 32 values: x[i] ~= d * qs[i]; s = d * sum(qs)
+/// (d and s rounded to half precision, as llama.cpp's Q8_1 stores them).
+typedef struct {
+    float d;
+    float s;
+    int8_t qs[32];
+} hark_q8_block;
+
+/// Elements per activation block.
+#define HARK_Q8_BLOCK 32
+
+/// 1 if `type` is a weight type these kernels handle.
+int hark_llm_type_supported(int type);
+
+/// Half-precision conversions (IEEE binary16, round to nearest even).
+float hark_fp16_to_fp32(uint16_t h);
+uint16_t hark_fp32_to_fp16(float f);
+
+/// Quantizes `n` floats (n a multiple of 32) into n/32 blocks.
+void hark_quantize_q8(const float *x, hark_q8_block *y, int n);
+
+/// Dequantizes one row of `n` elements of `type` (plain reference loops).
+void hark_dequantize_row(int type, const void *src, float *dst, int n);
+
+/// Dot product of one weight row (n elements of `type`) with quantized activations.
+/// Not for float weight types (use `hark_vec_dot_f32`).
+float hark_vec_dot_q8(int type, const void *row, const hark_q8_block *x, int n);
+
+/// The portable path of `hark_vec_dot_q8` (the reference the SIMD paths are tested against).
+float hark_vec_dot_q8_portable(int type, const void *row, const hark_q8_block *x, int n);
+
+/// Dot product of one weight row of any supported type with float activations
+/// (float types directly; quantized types dequantized block by block).
+float hark_vec_dot_f32(int type, const void *row, const float *x, int n);
+
+/// A small persistent pool of worker threads for matrix products.
+typedef struct hark_pool hark_pool;
+typedef void (*hark_task_fn)(void *context, int thread_index, int thread_count);
+
+/// Creates a pool running tasks on `threads` threads (the caller counts as one). NULL on failure.
+hark_pool *hark_pool_create(int threads);
+void hark_pool_destroy(hark_pool *pool);
+int hark_pool_threads(const hark_pool *pool);
+/// Runs `fn(context, i, n)` for i in 0..<n on the pool (i == 0 on the calling thread) and waits.
+void hark_pool_run(hark_pool *pool, hark_task_fn fn, void *context);
+
+/// y[t * ldy + r] = dot(W row r, x row t) for r < rows, t < tokens.
+/// W: `rows` rows of `cols` elements of `type`, `row_bytes` apart.
+/// For quantized types `xq` holds tokens * cols/32 blocks (already quantized, see
+/// `hark_quantize_q8`) and `x` may be NULL; for float types `x` holds tokens * cols floats.
+void hark_matmul(hark_pool *pool, int type, const void *w, size_t row_bytes, int rows, int cols,
+                 const float *x, const hark_q8_block *xq, int tokens, float *y, int ldy);
+
+/// RMSNorm of `rows` vectors of length n: y = x / sqrt(mean(x^2) + eps) * w (in place allowed).
+void hark_rmsnorm(const float *x, const float *w, float *y, int n, int rows, float eps);
+
+/// Rotary position embedding in place on `heads` heads of `head_dim` at position `pos`;
+/// rotates the first `rot_dims` dims. neox = 0: pairs (2i, 2i+1) (ggml "normal");
+/// neox = 1: pairs (i, i + rot_dims/2) (ggml NEOX).
+void hark_rope(float *x, int heads, int head_dim, int rot_dims, int pos, float freq_base, int neox);
+
+/// out[i] = silu(gate[i]) * up[i].
+void hark_swiglu(const float *gate, const float *up, float *out, int n);
+
+/// Causal grouped-query attention for `tokens` new tokens at positions pos0..pos0+tokens-1.
+/// q: tokens x (heads*head_dim); caches: positions x (kv_heads*head_dim) for one layer, already
+/// holding the new tokens; out: tokens x (heads*head_dim). `scratch` holds
+/// threads * (pos0 + tokens) floats. Runs over the pool (NULL: single thread).
+void hark_attention(hark_pool *pool, const float *q, const float *k_cache, const float *v_cache,
+                    float *out, int tokens, int pos0, int heads, int kv_heads, int head_dim,
+                    float *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

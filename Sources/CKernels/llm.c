@@ -1,0 +1,802 @@
+// Quantized LLM kernels: see include/hark_llm.h for the contract.
+// Block layouts follow ggml (ggml-common.h); the code is our own.
+#include "hark_llm.h"
+#include "hark_cpu.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HARK_X86 1
+#else
+#define HARK_X86 0
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Half floats
+
+static float fp16_table[65536];
+static pthread_once_t fp16_once = PTHREAD_ONCE_INIT;
+static int use_avx2 = 0; // set once in fp16_init
+
+static float fp16_compute(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f;
+    uint32_t mant = h & 0x3ff;
+    uint32_t bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else { // subnormal: value = mant * 2^-24
+            float v = (float)mant * (1.0f / 16777216.0f);
+            memcpy(&bits, &v, 4);
+            bits |= sign;
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp + 112) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static void fp16_init(void) {
+    for (int i = 0; i < 65536; i++) fp16_table[i] = fp16_compute((uint16_t)i);
+    use_avx2 = hark_cpu_has_avx2_fma_f16c();
+}
+
+static inline float f16(uint16_t h) { return fp16_table[h]; }
+
+static inline uint16_t load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline float load_f16(const uint8_t *p) { return f16(load_u16(p)); }
+
+static void ensure_init(void) { pthread_once(&fp16_once, fp16_init); }
+
+float hark_fp16_to_fp32(uint16_t h) { ensure_init(); return fp16_table[h]; }
+
+uint16_t hark_fp32_to_fp16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000;
+    uint32_t absx = x & 0x7fffffff;
+    if (absx >= 0x7f800000) return (uint16_t)(sign | 0x7c00 | (absx > 0x7f800000 ? 0x200 : 0));
+    if (absx >= 0x477ff000) return (uint16_t)(sign | 0x7c00); // rounds to infinity
+    if (absx < 0x38800000) { // subnormal or zero in half precision
+        float a;
+        memcpy(&a, &absx, 4);
+        // value / 2^-24, rounded to nearest even by the FPU
+        float scaled = a * 16777216.0f;
+        uint32_t m = (uint32_t)nearbyintf(scaled);
+        return (uint16_t)(sign | m);
+    }
+    uint32_t mant = absx & 0x7fffff;
+    uint32_t exp = (absx >> 23) - 112;
+    uint32_t h = (exp << 10) | (mant >> 13);
+    uint32_t rest = mant & 0x1fff;
+    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++;
+    return (uint16_t)(sign | h);
+}
+
+static inline float round_f16(float f) { return f16(hark_fp32_to_fp16(f)); }
+
+int hark_llm_type_supported(int type) {
+    switch (type) {
+    case HARK_GGML_F32: case HARK_GGML_F16: case HARK_GGML_BF16: case HARK_GGML_Q4_0:
+    case HARK_GGML_Q4_1: case HARK_GGML_Q5_0: case HARK_GGML_Q8_0: case HARK_GGML_Q4_K:
+    case HARK_GGML_Q5_K: case HARK_GGML_Q6_K:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activation quantization
+
+void hark_quantize_q8(const float *x, hark_q8_block *y, int n) {
+    ensure_init();
+    for (int b = 0; b < n / 32; b++) {
+        const float *xb = x + b * 32;
+        float amax = 0.0f;
+        for (int i = 0; i < 32; i++) {
+            float a = fabsf(xb[i]);
+            amax = a > amax ? a : amax;
+        }
+        float d = amax / 127.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        int sum = 0;
+        for (int i = 0; i < 32; i++) {
+            int q = (int)roundf(xb[i] * id);
+            y[b].qs[i] = (int8_t)q;
+            sum += q;
+        }
+        y[b].d = round_f16(d);
+        y[b].s = round_f16(d * (float)sum);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dequantization (reference loops)
+
+static void get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+void hark_dequantize_row(int type, const void *src, float *dst, int n) {
+    ensure_init();
+    const uint8_t *p = (const uint8_t *)src;
+    switch (type) {
+    case HARK_GGML_F32:
+        memcpy(dst, src, (size_t)n * 4);
+        return;
+    case HARK_GGML_F16:
+        for (int i = 0; i < n; i++) dst[i] = load_f16(p + 2 * i);
+        return;
+    case HARK_GGML_BF16:
+        for (int i = 0; i < n; i++) {
+            uint32_t bits = (uint32_t)load_u16(p + 2 * i) << 16;
+            memcpy(dst + i, &bits, 4);
+        }
+        return;
+    case HARK_GGML_Q4_0:
+        for (int b = 0; b < n / 32; b++, p += 18, dst += 32) {
+            float d = load_f16(p);
+            for (int j = 0; j < 16; j++) {
+                dst[j] = (float)((p[2 + j] & 0xF) - 8) * d;
+                dst[j + 16] = (float)((p[2 + j] >> 4) - 8) * d;
+            }
+        }
+        return;
+    case HARK_GGML_Q4_1:
+        for (int b = 0; b < n / 32; b++, p += 20, dst += 32) {
+            float d = load_f16(p), m = load_f16(p + 2);
+            for (int j = 0; j < 16; j++) {
+                dst[j] = (float)(p[4 + j] & 0xF) * d + m;
+                dst[j + 16] = (float)(p[4 + j] >> 4) * d + m;
+            }
+        }
+        return;
+    case HARK_GGML_Q5_0:
+        for (int b = 0; b < n / 32; b++, p += 22, dst += 32) {
+            float d = load_f16(p);
+            uint32_t qh;
+            memcpy(&qh, p + 2, 4);
+            for (int j = 0; j < 16; j++) {
+                int h0 = ((qh >> j) << 4) & 0x10;
+                int h1 = (qh >> (j + 12)) & 0x10;
+                dst[j] = (float)(((p[6 + j] & 0xF) | h0) - 16) * d;
+                dst[j + 16] = (float)(((p[6 + j] >> 4) | h1) - 16) * d;
+            }
+        }
+        return;
+    case HARK_GGML_Q8_0:
+        for (int b = 0; b < n / 32; b++, p += 34, dst += 32) {
+            float d = load_f16(p);
+            for (int j = 0; j < 32; j++) dst[j] = (float)(int8_t)p[2 + j] * d;
+        }
+        return;
+    case HARK_GGML_Q4_K:
+        for (int b = 0; b < n / 256; b++, p += 144) {
+            float d = load_f16(p), dmin = load_f16(p + 2);
+            const uint8_t *scales = p + 4, *q = p + 16;
+            for (int j = 0, is = 0; j < 256; j += 64, is += 2, q += 32) {
+                uint8_t sc, m;
+                get_scale_min_k4(is, scales, &sc, &m);
+                float d1 = d * sc, m1 = dmin * m;
+                get_scale_min_k4(is + 1, scales, &sc, &m);
+                float d2 = d * sc, m2 = dmin * m;
+                for (int l = 0; l < 32; l++) *dst++ = d1 * (float)(q[l] & 0xF) - m1;
+                for (int l = 0; l < 32; l++) *dst++ = d2 * (float)(q[l] >> 4) - m2;
+            }
+        }
+        return;
+    case HARK_GGML_Q5_K:
+        for (int b = 0; b < n / 256; b++, p += 176) {
+            float d = load_f16(p), dmin = load_f16(p + 2);
+            const uint8_t *scales = p + 4, *qh = p + 16, *ql = p + 48;
+            uint8_t u1 = 1, u2 = 2;
+            for (int j = 0, is = 0; j < 256; j += 64, is += 2, ql += 32, u1 <<= 2, u2 <<= 2) {
+                uint8_t sc, m;
+                get_scale_min_k4(is, scales, &sc, &m);
+                float d1 = d * sc, m1 = dmin * m;
+                get_scale_min_k4(is + 1, scales, &sc, &m);
+                float d2 = d * sc, m2 = dmin * m;
+                for (int l = 0; l < 32; l++) *dst++ = d1 * (float)((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
+                for (int l = 0; l < 32; l++) *dst++ = d2 * (float)((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
+            }
+        }
+        return;
+    case HARK_GGML_Q6_K:
+        for (int b = 0; b < n / 256; b++, p += 210) {
+            const uint8_t *ql = p, *qh = p + 128;
+            const int8_t *sc = (const int8_t *)(p + 192);
+            float d = load_f16(p + 208);
+            for (int half = 0; half < 2; half++, ql += 64, qh += 32, sc += 8, dst += 128) {
+                for (int l = 0; l < 32; l++) {
+                    int is = l / 16;
+                    int q1 = (int)((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+                    int q2 = (int)((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                    int q3 = (int)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                    int q4 = (int)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                    dst[l] = d * sc[is + 0] * q1;
+                    dst[l + 32] = d * sc[is + 2] * q2;
+                    dst[l + 64] = d * sc[is + 4] * q3;
+                    dst[l + 96] = d * sc[is + 6] * q4;
+                }
+            }
+        }
+        return;
+    default:
+        memset(dst, 0, (size_t)n * 4);
+        return;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// K-quant unpacking: one 256-super-block into int8 values with one scale per 16 values and one
+// min per 32 (value = scale16[k] * q - min32[k/2]).
+
+static void unpack_k(int type, const uint8_t *p, int8_t *q, float *scale16, float *min32) {
+    if (type == HARK_GGML_Q6_K) {
+        const uint8_t *ql = p, *qh = p + 128;
+        const int8_t *sc = (const int8_t *)(p + 192);
+        float d = load_f16(p + 208);
+        for (int half = 0; half < 2; half++, ql += 64, qh += 32, q += 128) {
+            for (int l = 0; l < 32; l++) {
+                q[l] = (int8_t)(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+                q[l + 32] = (int8_t)(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                q[l + 64] = (int8_t)(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                q[l + 96] = (int8_t)(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+            }
+        }
+        for (int k = 0; k < 16; k++) scale16[k] = d * (float)sc[k];
+        for (int k = 0; k < 8; k++) min32[k] = 0.0f;
+        return;
+    }
+    float d = load_f16(p), dmin = load_f16(p + 2);
+    const uint8_t *scales = p + 4;
+    for (int k = 0; k < 8; k++) {
+        uint8_t sc, m;
+        get_scale_min_k4(k, scales, &sc, &m);
+        scale16[2 * k] = scale16[2 * k + 1] = d * sc;
+        min32[k] = dmin * m;
+    }
+    if (type == HARK_GGML_Q4_K) {
+        const uint8_t *qs = p + 16;
+        for (int j = 0; j < 4; j++, qs += 32) {
+            for (int l = 0; l < 32; l++) {
+                q[64 * j + l] = (int8_t)(qs[l] & 0xF);
+                q[64 * j + 32 + l] = (int8_t)(qs[l] >> 4);
+            }
+        }
+    } else { // Q5_K
+        const uint8_t *qh = p + 16, *ql = p + 48;
+        for (int j = 0; j < 4; j++, ql += 32) {
+            uint8_t u1 = (uint8_t)(1 << (2 * j)), u2 = (uint8_t)(2 << (2 * j));
+            for (int l = 0; l < 32; l++) {
+                q[64 * j + l] = (int8_t)((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0));
+                q[64 * j + 32 + l] = (int8_t)((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0));
+            }
+        }
+    }
+}
+
+static size_t block_bytes(int type) {
+    switch (type) {
+    case HARK_GGML_Q4_0: return 18;
+    case HARK_GGML_Q4_1: return 20;
+    case HARK_GGML_Q5_0: return 22;
+    case HARK_GGML_Q8_0: return 34;
+    case HARK_GGML_Q4_K: return 144;
+    case HARK_GGML_Q5_K: return 176;
+    case HARK_GGML_Q6_K: return 210;
+    default: return 0;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Portable dot products
+
+static float dot_q8_portable(int type, const void *row, const hark_q8_block *x, int n) {
+    const uint8_t *p = (const uint8_t *)row;
+    const int nb = n / 32;
+    float sum = 0.0f;
+    switch (type) {
+    case HARK_GGML_Q4_0:
+        for (int b = 0; b < nb; b++, p += 18) {
+            int s = 0;
+            for (int j = 0; j < 16; j++) {
+                s += ((p[2 + j] & 0xF) - 8) * x[b].qs[j];
+                s += ((p[2 + j] >> 4) - 8) * x[b].qs[j + 16];
+            }
+            sum += load_f16(p) * x[b].d * (float)s;
+        }
+        return sum;
+    case HARK_GGML_Q4_1:
+        for (int b = 0; b < nb; b++, p += 20) {
+            int s = 0;
+            for (int j = 0; j < 16; j++) {
+                s += (p[4 + j] & 0xF) * x[b].qs[j];
+                s += (p[4 + j] >> 4) * x[b].qs[j + 16];
+            }
+            sum += load_f16(p) * x[b].d * (float)s + load_f16(p + 2) * x[b].s;
+        }
+        return sum;
+    case HARK_GGML_Q5_0:
+        for (int b = 0; b < nb; b++, p += 22) {
+            uint32_t qh;
+            memcpy(&qh, p + 2, 4);
+            int s = 0;
+            for (int j = 0; j < 16; j++) {
+                int h0 = ((qh >> j) << 4) & 0x10;
+                int h1 = (qh >> (j + 12)) & 0x10;
+                s += (((p[6 + j] & 0xF) | h0) - 16) * x[b].qs[j];
+                s += (((p[6 + j] >> 4) | h1) - 16) * x[b].qs[j + 16];
+            }
+            sum += load_f16(p) * x[b].d * (float)s;
+        }
+        return sum;
+    case HARK_GGML_Q8_0:
+        for (int b = 0; b < nb; b++, p += 34) {
+            int s = 0;
+            for (int j = 0; j < 32; j++) s += (int8_t)p[2 + j] * x[b].qs[j];
+            sum += load_f16(p) * x[b].d * (float)s;
+        }
+        return sum;
+    case HARK_GGML_Q4_K: case HARK_GGML_Q5_K: case HARK_GGML_Q6_K: {
+        int8_t q[256];
+        float scale16[16], min32[8];
+        size_t bytes = block_bytes(type);
+        for (int b = 0; b < n / 256; b++, p += bytes) {
+            unpack_k(type, p, q, scale16, min32);
+            const hark_q8_block *xb = x + 8 * b;
+            for (int k = 0; k < 8; k++) {
+                int s0 = 0, s1 = 0;
+                for (int j = 0; j < 16; j++) {
+                    s0 += q[32 * k + j] * xb[k].qs[j];
+                    s1 += q[32 * k + 16 + j] * xb[k].qs[16 + j];
+                }
+                sum += xb[k].d * (scale16[2 * k] * (float)s0 + scale16[2 * k + 1] * (float)s1) - min32[k] * xb[k].s;
+            }
+        }
+        return sum;
+    }
+    default:
+        return 0.0f;
+    }
+}
+
+float hark_vec_dot_q8_portable(int type, const void *row, const hark_q8_block *x, int n) {
+    ensure_init();
+    return dot_q8_portable(type, row, x, n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX2 dot products
+
+#if HARK_X86
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// Sum of products of 32 signed bytes pairs, as 8 int32 lanes -> float lanes.
+AVX2 static inline __m256 mul_sum_i8(__m256i a, __m256i b) {
+    __m256i ax = _mm256_sign_epi8(a, a);
+    __m256i sy = _mm256_sign_epi8(b, a);
+    __m256i dot16 = _mm256_maddubs_epi16(ax, sy);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(dot16, _mm256_set1_epi16(1)));
+}
+
+// Products of 32 unsigned bytes `a` with signed bytes `b`.
+AVX2 static inline __m256 mul_sum_u8_i8(__m256i a, __m256i b) {
+    __m256i dot16 = _mm256_maddubs_epi16(a, b);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(dot16, _mm256_set1_epi16(1)));
+}
+
+AVX2 static inline float hsum_ps(__m256 v) {
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+// 16 bytes of nibbles -> 32 bytes: low nibbles in bytes 0..15, high nibbles in 16..31.
+AVX2 static inline __m256i nibbles(const uint8_t *p) {
+    __m128i t = _mm_loadu_si128((const __m128i *)p);
+    __m256i both = _mm256_insertf128_si256(_mm256_castsi128_si256(t), _mm_srli_epi16(t, 4), 1);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// 32 bits -> 32 bytes, 0xFF where the bit is set.
+AVX2 static inline __m256i bits_to_bytes(uint32_t bits) {
+    const __m256i shuf = _mm256_setr_epi64x(0x0000000000000000, 0x0101010101010101,
+                                            0x0202020202020202, 0x0303030303030303);
+    __m256i r = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf);
+    const __m256i mask = _mm256_set1_epi64x((long long)0x7fbfdfeff7fbfdfeULL);
+    r = _mm256_or_si256(r, mask);
+    return _mm256_cmpeq_epi8(r, _mm256_set1_epi64x(-1));
+}
+
+AVX2 static float dot_q8_avx2(int type, const void *row, const hark_q8_block *x, int n) {
+    const uint8_t *p = (const uint8_t *)row;
+    const int nb = n / 32;
+    __m256 acc = _mm256_setzero_ps();
+    switch (type) {
+    case HARK_GGML_Q4_0:
+        for (int b = 0; b < nb; b++, p += 18) {
+            __m256i q = _mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8));
+            __m256i y = _mm256_loadu_si256((const __m256i *)x[b].qs);
+            __m256 d = _mm256_set1_ps(load_f16(p) * x[b].d);
+            acc = _mm256_fmadd_ps(d, mul_sum_i8(q, y), acc);
+        }
+        return hsum_ps(acc);
+    case HARK_GGML_Q4_1: {
+        float summ = 0.0f;
+        int b = 0;
+        __m256 acc2 = _mm256_setzero_ps();
+        for (; b + 1 < nb; b += 2, p += 40) {
+            __m256i q0 = nibbles(p + 4), q1 = nibbles(p + 24);
+            __m256i y0 = _mm256_loadu_si256((const __m256i *)x[b].qs);
+            __m256i y1 = _mm256_loadu_si256((const __m256i *)x[b + 1].qs);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(p) * x[b].d), mul_sum_u8_i8(q0, y0), acc);
+            acc2 = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(p + 20) * x[b + 1].d), mul_sum_u8_i8(q1, y1), acc2);
+            summ += load_f16(p + 2) * x[b].s + load_f16(p + 22) * x[b + 1].s;
+        }
+        for (; b < nb; b++, p += 20) {
+            __m256i q = nibbles(p + 4);
+            __m256i y = _mm256_loadu_si256((const __m256i *)x[b].qs);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(p) * x[b].d), mul_sum_u8_i8(q, y), acc);
+            summ += load_f16(p + 2) * x[b].s;
+        }
+        return hsum_ps(_mm256_add_ps(acc, acc2)) + summ;
+    }
+    case HARK_GGML_Q5_0:
+        for (int b = 0; b < nb; b++, p += 22) {
+            uint32_t qh;
+            memcpy(&qh, p + 2, 4);
+            // value = (nibble | bit<<4) - 16 = nibble - (bit ? 0 : 16)
+            __m256i hi = _mm256_andnot_si256(bits_to_bytes(qh), _mm256_set1_epi8((char)0xF0));
+            __m256i q = _mm256_or_si256(nibbles(p + 6), hi);
+            __m256i y = _mm256_loadu_si256((const __m256i *)x[b].qs);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(p) * x[b].d), mul_sum_i8(q, y), acc);
+        }
+        return hsum_ps(acc);
+    case HARK_GGML_Q8_0:
+        for (int b = 0; b < nb; b++, p += 34) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(p + 2));
+            __m256i y = _mm256_loadu_si256((const __m256i *)x[b].qs);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(p) * x[b].d), mul_sum_i8(q, y), acc);
+        }
+        return hsum_ps(acc);
+    case HARK_GGML_Q4_K: case HARK_GGML_Q5_K: case HARK_GGML_Q6_K: {
+        int8_t q[256] __attribute__((aligned(32)));
+        float scale16[16], min32[8];
+        size_t bytes = block_bytes(type);
+        float summ = 0.0f;
+        for (int b = 0; b < n / 256; b++, p += bytes) {
+            unpack_k(type, p, q, scale16, min32);
+            const hark_q8_block *xb = x + 8 * b;
+            for (int k = 0; k < 8; k++) {
+                __m256i qv = _mm256_load_si256((const __m256i *)(q + 32 * k));
+                __m256i y = _mm256_loadu_si256((const __m256i *)xb[k].qs);
+                // lanes 0-3 hold elements 0..15, lanes 4-7 elements 16..31
+                __m256 sc = _mm256_setr_ps(scale16[2 * k], scale16[2 * k], scale16[2 * k], scale16[2 * k],
+                                           scale16[2 * k + 1], scale16[2 * k + 1], scale16[2 * k + 1], scale16[2 * k + 1]);
+                acc = _mm256_fmadd_ps(_mm256_mul_ps(sc, _mm256_set1_ps(xb[k].d)), mul_sum_i8(qv, y), acc);
+                summ += min32[k] * xb[k].s;
+            }
+        }
+        return hsum_ps(acc) - summ;
+    }
+    default:
+        return 0.0f;
+    }
+}
+
+AVX2 static float dot_f32_avx2(const float *a, const float *b, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float s = hsum_ps(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+#endif
+
+static inline int have_avx2(void) { return use_avx2; }
+
+float hark_vec_dot_q8(int type, const void *row, const hark_q8_block *x, int n) {
+    ensure_init();
+#if HARK_X86
+    if (have_avx2()) return dot_q8_avx2(type, row, x, n);
+#endif
+    return dot_q8_portable(type, row, x, n);
+}
+
+static float dot_f32(const float *a, const float *b, int n) {
+#if HARK_X86
+    if (have_avx2()) return dot_f32_avx2(a, b, n);
+#endif
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+float hark_vec_dot_f32(int type, const void *row, const float *x, int n) {
+    ensure_init();
+    if (type == HARK_GGML_F32) return dot_f32((const float *)row, x, n);
+    float buf[256];
+    int block = (type == HARK_GGML_Q4_K || type == HARK_GGML_Q5_K || type == HARK_GGML_Q6_K) ? 256
+              : (type == HARK_GGML_F16 || type == HARK_GGML_BF16) ? 256 : 32;
+    size_t bytes = (type == HARK_GGML_F16 || type == HARK_GGML_BF16) ? 512 : block_bytes(type);
+    const uint8_t *p = (const uint8_t *)row;
+    float s = 0.0f;
+    int i = 0;
+    for (; i + block <= n; i += block, p += bytes) {
+        hark_dequantize_row(type, p, buf, block);
+        s += dot_f32(buf, x + i, block);
+    }
+    if (i < n) { // float types: tail shorter than a chunk
+        hark_dequantize_row(type, p, buf, n - i);
+        s += dot_f32(buf, x + i, n - i);
+    }
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Thread pool: workers spin briefly between tasks (token generation issues tasks every few
+// microseconds) and then sleep on a condition variable.
+
+#define HARK_SPIN_ITERATIONS 200000
+
+struct hark_pool {
+    int threads;
+    pthread_t *handles;
+    atomic_int generation;
+    atomic_int pending;
+    atomic_int stop;
+    atomic_int sleeping;
+    hark_task_fn fn;
+    void *context;
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+};
+
+typedef struct { hark_pool *pool; int index; } worker_arg;
+
+static inline void cpu_relax(void) {
+#if HARK_X86
+    __builtin_ia32_pause();
+#endif
+}
+
+static void *worker_main(void *raw) {
+    worker_arg arg = *(worker_arg *)raw;
+    free(raw);
+    hark_pool *pool = arg.pool;
+    int seen = 0;
+    for (;;) {
+        int spins = 0;
+        while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->stop)) {
+            if (++spins < HARK_SPIN_ITERATIONS) { cpu_relax(); continue; }
+            pthread_mutex_lock(&pool->mutex);
+            atomic_fetch_add(&pool->sleeping, 1);
+            while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->stop))
+                pthread_cond_wait(&pool->wake, &pool->mutex);
+            atomic_fetch_sub(&pool->sleeping, 1);
+            pthread_mutex_unlock(&pool->mutex);
+        }
+        if (atomic_load(&pool->stop)) return NULL;
+        seen = atomic_load(&pool->generation);
+        pool->fn(pool->context, arg.index, pool->threads);
+        atomic_fetch_sub(&pool->pending, 1);
+    }
+}
+
+hark_pool *hark_pool_create(int threads) {
+    ensure_init();
+    if (threads < 1) threads = 1;
+    hark_pool *pool = calloc(1, sizeof(hark_pool));
+    if (!pool) return NULL;
+    pool->threads = threads;
+    pthread_mutex_init(&pool->mutex, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    pool->handles = calloc((size_t)threads, sizeof(pthread_t));
+    for (int i = 1; i < threads; i++) {
+        worker_arg *arg = malloc(sizeof(worker_arg));
+        arg->pool = pool;
+        arg->index = i;
+        if (pthread_create(&pool->handles[i], NULL, worker_main, arg) != 0) {
+            free(arg);
+            pool->threads = i; // run with the threads that started
+            break;
+        }
+    }
+    return pool;
+}
+
+int hark_pool_threads(const hark_pool *pool) { return pool ? pool->threads : 1; }
+
+void hark_pool_run(hark_pool *pool, hark_task_fn fn, void *context) {
+    if (!pool || pool->threads == 1) {
+        fn(context, 0, 1);
+        return;
+    }
+    pool->fn = fn;
+    pool->context = context;
+    atomic_store(&pool->pending, pool->threads - 1);
+    atomic_fetch_add(&pool->generation, 1);
+    if (atomic_load(&pool->sleeping) > 0) {
+        pthread_mutex_lock(&pool->mutex);
+        pthread_cond_broadcast(&pool->wake);
+        pthread_mutex_unlock(&pool->mutex);
+    }
+    fn(context, 0, pool->threads);
+    while (atomic_load(&pool->pending) > 0) cpu_relax();
+}
+
+void hark_pool_destroy(hark_pool *pool) {
+    if (!pool) return;
+    atomic_store(&pool->stop, 1);
+    pthread_mutex_lock(&pool->mutex);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mutex);
+    for (int i = 1; i < pool->threads; i++) pthread_join(pool->handles[i], NULL);
+    pthread_mutex_destroy(&pool->mutex);
+    pthread_cond_destroy(&pool->wake);
+    free(pool->handles);
+    free(pool);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrix products
+
+typedef struct {
+    int type;
+    const uint8_t *w;
+    size_t row_bytes;
+    int rows, cols, tokens, ldy;
+    const float *x;
+    const hark_q8_block *xq;
+    float *y;
+} matmul_task;
+
+#define HARK_ROW_TILE 16
+
+static void matmul_worker(void *raw, int ith, int nth) {
+    const matmul_task *t = (const matmul_task *)raw;
+    // Contiguous row ranges, multiples of the tile so threads do not share cache lines of y.
+    int tiles = (t->rows + HARK_ROW_TILE - 1) / HARK_ROW_TILE;
+    int first = (int)((long)tiles * ith / nth) * HARK_ROW_TILE;
+    int last = (int)((long)tiles * (ith + 1) / nth) * HARK_ROW_TILE;
+    if (last > t->rows) last = t->rows;
+    const int quantized = !(t->type == HARK_GGML_F32 || t->type == HARK_GGML_F16 || t->type == HARK_GGML_BF16);
+    const int nb = t->cols / 32;
+    for (int r0 = first; r0 < last; r0 += HARK_ROW_TILE) {
+        int r1 = r0 + HARK_ROW_TILE < last ? r0 + HARK_ROW_TILE : last;
+        for (int tok = 0; tok < t->tokens; tok++) {
+            float *y = t->y + (size_t)tok * t->ldy;
+            if (quantized) {
+                const hark_q8_block *xq = t->xq + (size_t)tok * nb;
+#if HARK_X86
+                if (have_avx2()) {
+                    for (int r = r0; r < r1; r++) y[r] = dot_q8_avx2(t->type, t->w + (size_t)r * t->row_bytes, xq, t->cols);
+                    continue;
+                }
+#endif
+                for (int r = r0; r < r1; r++) y[r] = dot_q8_portable(t->type, t->w + (size_t)r * t->row_bytes, xq, t->cols);
+            } else {
+                const float *x = t->x + (size_t)tok * t->cols;
+                for (int r = r0; r < r1; r++) y[r] = hark_vec_dot_f32(t->type, t->w + (size_t)r * t->row_bytes, x, t->cols);
+            }
+        }
+    }
+}
+
+void hark_matmul(hark_pool *pool, int type, const void *w, size_t row_bytes, int rows, int cols,
+                 const float *x, const hark_q8_block *xq, int tokens, float *y, int ldy) {
+    ensure_init();
+    matmul_task task = {type, (const uint8_t *)w, row_bytes, rows, cols, tokens, ldy, x, xq, y};
+    // Small products are not worth waking the workers.
+    if ((long)rows * cols * tokens < 32768) {
+        matmul_worker(&task, 0, 1);
+        return;
+    }
+    hark_pool_run(pool, matmul_worker, &task);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise operations and attention
+
+void hark_rmsnorm(const float *x, const float *w, float *y, int n, int rows, float eps) {
+    for (int r = 0; r < rows; r++, x += n, y += n) {
+        double sum = 0.0;
+        for (int i = 0; i < n; i++) sum += (double)x[i] * (double)x[i];
+        float scale = 1.0f / sqrtf((float)(sum / n) + eps);
+        for (int i = 0; i < n; i++) y[i] = x[i] * scale * w[i];
+    }
+}
+
+void hark_rope(float *x, int heads, int head_dim, int rot_dims, int pos, float freq_base, int neox) {
+    const float theta_scale = powf(freq_base, -2.0f / (float)rot_dims);
+    for (int h = 0; h < heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        float theta = (float)pos;
+        for (int i = 0; i < rot_dims / 2; i++, theta *= theta_scale) {
+            float c = cosf(theta), s = sinf(theta);
+            int a = neox ? i : 2 * i;
+            int b = neox ? i + rot_dims / 2 : 2 * i + 1;
+            float x0 = v[a], x1 = v[b];
+            v[a] = x0 * c - x1 * s;
+            v[b] = x0 * s + x1 * c;
+        }
+    }
+}
+
+void hark_swiglu(const float *gate, const float *up, float *out, int n) {
+    for (int i = 0; i < n; i++) {
+        float g = gate[i];
+        out[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+typedef struct {
+    const float *q, *k, *v;
+    float *out, *scratch;
+    int tokens, pos0, heads, kv_heads, head_dim, scratch_stride;
+} attention_task;
+
+static void attention_worker(void *raw, int ith, int nth) {
+    const attention_task *t = (const attention_task *)raw;
+    const int group = t->heads / t->kv_heads;
+    const int kv_width = t->kv_heads * t->head_dim;
+    const int q_width = t->heads * t->head_dim;
+    const float scale = 1.0f / sqrtf((float)t->head_dim);
+    float *scores = t->scratch + (size_t)ith * t->scratch_stride;
+    const int jobs = t->tokens * t->heads;
+    for (int job = ith; job < jobs; job += nth) {
+        int tok = job / t->heads, h = job % t->heads, kvh = h / group;
+        int n = t->pos0 + tok + 1;
+        const float *q = t->q + (size_t)tok * q_width + (size_t)h * t->head_dim;
+        float maxv = -INFINITY;
+        for (int j = 0; j < n; j++) {
+            float s = dot_f32(q, t->k + (size_t)j * kv_width + (size_t)kvh * t->head_dim, t->head_dim) * scale;
+            scores[j] = s;
+            maxv = s > maxv ? s : maxv;
+        }
+        float sum = 0.0f;
+        for (int j = 0; j < n; j++) {
+            scores[j] = expf(scores[j] - maxv);
+            sum += scores[j];
+        }
+        float inv = 1.0f / sum;
+        float *o = t->out + (size_t)tok * q_width + (size_t)h * t->head_dim;
+        for (int d = 0; d < t->head_dim; d++) o[d] = 0.0f;
+        for (int j = 0; j < n; j++) {
+            float p = scores[j] * inv;
+            const float *vv = t->v + (size_t)j * kv_width + (size_t)kvh * t->head_dim;
+            for (int d = 0; d < t->head_dim; d++) o[d] += p * vv[d];
+        }
+    }
+}
+
+void hark_attention(hark_pool *pool, const float *q, const float *k_cache, const float *v_cache,
+                    float *out, int tokens, int pos0, int heads, int kv_heads, int head_dim,
+                    float *scratch) {
+    attention_task task = {q, k_cache, v_cache, out, scratch, tokens, pos0, heads, kv_heads, head_dim, pos0 + tokens};
+    if (!pool || (long)tokens * (pos0 + tokens) * heads * head_dim < 65536) {
+        attention_worker(&task, 0, 1);
+        return;
+    }
+    hark_pool_run(pool, attention_worker, &task);
+}
