@@ -32,9 +32,6 @@ let package = Package(
 
         .target(name: "Audio", dependencies: ["CALSA", "CKernels"]),
         .target(name: "ASR", dependencies: ["CFFTW", "COpenBLAS", "CKernels", "CZlib"]),
-        .target(name: "Intent", dependencies: ["CALSA", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Audio", dependencies: ["CALSA"]),
-        .target(name: "ASR", dependencies: ["CFFTW", "COpenBLAS", "CKernels"]),
         .target(name: "Intent", dependencies: ["CALSA", .product(name: "Yams", package: "Yams")], resources: [.copy("Resources/en.yaml")]),
         .target(name: "LLM", dependencies: ["CKernels", "COpenBLAS"]),
         .target(name: "Assistant", dependencies: [
