@@ -17,7 +17,10 @@
 /// ```
 ///
 /// `speechStart` is emitted once speech has lasted `minSpeechMs`, so it arrives that late;
-/// `speechEnd` arrives `trailingSilenceMs` after the last speech frame. One owner at a time.
+/// `speechEnd` arrives `trailingSilenceMs` after the last speech frame. Before padding, each
+/// boundary is refined by energy (up to `energyRefinementMs`: quiet 8 ms blocks at the edge
+/// are trimmed), because a frame detector marks whole 32 ms frames and lags the end of speech.
+/// One owner at a time.
 public struct Endpointer: Sendable {
     /// A boundary of an utterance.
     public enum Event: Sendable, Equatable {
@@ -124,8 +127,9 @@ public struct Endpointer: Sendable {
     }
 
     /// Ends the stream: scores the buffered partial frame (zero-padded), closes an open
-    /// utterance at the last speech plus padding (never past the audio given), and resets
-    /// for a new stream whose positions start at 0 again.
+    /// utterance at the last speech plus padding (never past the audio given), drops speech
+    /// not yet confirmed (shorter than `minSpeechMs`), and resets for a new stream whose
+    /// positions start at 0 again.
     public mutating func flush() -> [Event] {
         var events: [Event] = []
         let total = position + pending.count
