@@ -7,8 +7,14 @@ import VAD
 /// script the probabilities frame by frame (and chunking cannot change them).
 struct ScriptedSession: VoiceActivitySession {
     let frameSize: Int
+    /// When set, frame k scores `script[k]` whatever the audio (to test energy refinement).
+    var script: [Float]? = nil
     var framesSeen = 0
-    mutating func probability(of frame: [Float]) -> Float { framesSeen += 1; return frame[0] }
+    mutating func probability(of frame: [Float]) -> Float {
+        defer { framesSeen += 1 }
+        if let script { return framesSeen < script.count ? script[framesSeen] : 0 }
+        return frame[0]
+    }
     mutating func reset() { framesSeen = 0 }
 }
 
@@ -20,7 +26,10 @@ func scriptedAudio(_ runs: [(probability: Float, frames: Int)], frameSize: Int =
 @Suite struct EndpointerTests {
     static let frame = 160  // 10 ms at 16 kHz keeps the arithmetic readable
 
-    func run(_ audio: [Float], config: EndpointerConfig = .default) throws -> [Endpointer.Event] {
+    /// The scripted audio is DC, whose "energy" says nothing: refinement off unless a test turns it on.
+    static let plain = EndpointerConfig(energyRefinementMs: 0)
+
+    func run(_ audio: [Float], config: EndpointerConfig = plain) throws -> [Endpointer.Event] {
         var endpointer = try Endpointer(session: ScriptedSession(frameSize: Self.frame), config: config)
         return endpointer.process(audio) + endpointer.flush()
     }
@@ -62,9 +71,33 @@ func scriptedAudio(_ runs: [(probability: Float, frames: Int)], frameSize: Int =
         #expect(split == [.speechStart(sample: 4800), .speechEnd(startSample: 4800, endSample: 16000 + 3200),
                           .speechStart(sample: 25600 - 3200), .speechEnd(startSample: 22400, endSample: 33600 + 3200)])
         let tight = try run(scriptedAudio([(0, 50), (0.9, 50), (0, 60), (0.9, 50), (0, 100)]),
-                            config: EndpointerConfig(padBeforeMs: 500, padAfterMs: 500))
+                            config: EndpointerConfig(padBeforeMs: 500, padAfterMs: 500, energyRefinementMs: 0))
         #expect(tight[2] == .speechStart(sample: 16000 + 8000))
         #expect(tight[1] == .speechEnd(startSample: 0, endSample: 16000 + 8000))
+    }
+
+    @Test func energyRefinementTrimsQuietEdgesOnly() throws {
+        // 1 s of -60 dBFS noise, 1 s of a loud tone, 1 s of noise. The detector (scripted) says
+        // speech starts 40 ms early and lasts 80 ms too long; energy moves both edges back to the
+        // tone, to the 8 ms block (40 = 5 blocks of 40 samples at frameSize 160).
+        var generator = SeededGenerator(seed: 3)
+        var audio = (0..<48000).map { _ in Float.random(in: -0.0017...0.0017, using: &generator) }
+        for k in 16000..<32000 { audio[k] += 0.3 * sinf(Float(k) * 0.2) }
+        var script = [Float](repeating: 0, count: 300)
+        for k in 96..<208 { script[k] = 0.9 }
+        let config = EndpointerConfig(padBeforeMs: 0, padAfterMs: 0)
+        var endpointer = try Endpointer(session: ScriptedSession(frameSize: Self.frame, script: script), config: config)
+        let events = endpointer.process(audio) + endpointer.flush()
+        #expect(events == [.speechStart(sample: 16000), .speechEnd(startSample: 16000, endSample: 32000)])
+        // Limited to energyRefinementMs: with 40 ms allowed, the end moves back only 40 ms.
+        var limited = try Endpointer(session: ScriptedSession(frameSize: Self.frame, script: script),
+                                     config: EndpointerConfig(padBeforeMs: 0, padAfterMs: 0, energyRefinementMs: 40))
+        let limitedEvents = limited.process(audio) + limited.flush()
+        #expect(limitedEvents == [.speechStart(sample: 16000), .speechEnd(startSample: 16000, endSample: 33280 - 640)])
+        // Off: the detector's own frames.
+        var off = try Endpointer(session: ScriptedSession(frameSize: Self.frame, script: script),
+                                 config: EndpointerConfig(padBeforeMs: 0, padAfterMs: 0, energyRefinementMs: 0))
+        #expect(off.process(audio) + off.flush() == [.speechStart(sample: 15360), .speechEnd(startSample: 15360, endSample: 33280)])
     }
 
     @Test func chunkSizesDoNotChangeEvents() throws {
@@ -87,7 +120,7 @@ func scriptedAudio(_ runs: [(probability: Float, frames: Int)], frameSize: Int =
     }
 
     @Test func maximumUtteranceLengthCutsAndRestarts() throws {
-        let events = try run(scriptedAudio([(0, 10), (0.9, 250), (0, 100)]), config: EndpointerConfig(maxUtteranceSeconds: 1))
+        let events = try run(scriptedAudio([(0, 10), (0.9, 250), (0, 100)]), config: EndpointerConfig(maxUtteranceSeconds: 1, energyRefinementMs: 0))
         // Cut when 1 s of speech is reached (frame ending at 1600 + 16000), again 1 s later, then the
         // rest ends normally (last speech frame ends at 41600) and is not cut during its trailing silence.
         #expect(events == [.speechStart(sample: 0), .speechEnd(startSample: 0, endSample: 17600),
@@ -120,5 +153,7 @@ func scriptedAudio(_ runs: [(probability: Float, frames: Int)], frameSize: Int =
         let config = EndpointerConfig(trailingSilenceMs: 800, maxUtteranceSeconds: 12.5)
         let decoded = try JSONDecoder().decode(EndpointerConfig.self, from: JSONEncoder().encode(config))
         #expect(decoded == config)
+        let partial = try JSONDecoder().decode(EndpointerConfig.self, from: Data(#"{"trailingSilenceMs": 900}"#.utf8))
+        #expect(partial == EndpointerConfig(trailingSilenceMs: 900))
     }
 }

@@ -130,6 +130,31 @@ enum Float16Bits {
         #expect(throws: VADError.self) { try SileroVADModel(contentsOf: cut) }
     }
 
+    /// The real model file with a mutated header: loading the model must throw or succeed.
+    @Test func fuzzedRealModelHeaderOnlyThrows() throws {
+        let real = [UInt8](try Data(contentsOf: ProjectPaths.sileroVAD))
+        let headerEnd = 8 + Int(real.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        var generator = SeededGenerator(seed: 0x00C0_FFEE)
+        let digits = Array("0123456789".utf8)
+        var loaded = 0, failed = 0
+        for round in 0..<200 {
+            var bytes = real
+            for _ in 0..<(1 + round % 3) {
+                let at = Int.random(in: 8..<headerEnd, using: &generator)
+                // Digits mostly (shapes and offsets stay syntactically valid), sometimes any byte.
+                bytes[at] = round % 4 == 0 ? UInt8.random(in: 0...255, using: &generator) : digits.randomElement(using: &generator)!
+            }
+            do {
+                _ = try SileroVADModel(file: SafetensorsFile(bytes: Data(bytes), path: "fuzz"))
+                loaded += 1
+            } catch {
+                #expect(error.description.contains("fuzz"))
+                failed += 1
+            }
+        }
+        #expect(failed > 60 && loaded + failed == 200)
+    }
+
     /// Seeded fuzzing: mutated bytes, truncations, and header edits must only ever produce
     /// VADError (or a valid file), never a crash. Valid results are read in full.
     @Test func fuzzedHeadersOnlyThrow() throws {

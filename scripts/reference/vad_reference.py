@@ -28,6 +28,8 @@ to the JSON so the Swift test reads exactly the samples the reference saw.
 import argparse
 import json
 import os
+import subprocess
+import tempfile
 import wave
 
 import struct
@@ -111,11 +113,31 @@ def session_for(model_bytes):
     return onnxruntime.InferenceSession(model_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
 
 
+ESPEAK_PHRASES = [
+    ("espeak_lights", "Turn on the kitchen lights."),
+    ("espeak_weather", "What is the weather like tomorrow in Paris?"),
+    ("espeak_timer", "Set a timer for ten minutes."),
+]
+
+
+def write_espeak_clips():
+    """Synthetic speech for the endpointing tests (espeak-ng 1.51 + sox, both from Debian)."""
+    for name, text in ESPEAK_PHRASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            raw = os.path.join(tmp, "raw.wav")
+            subprocess.run(["espeak-ng", "-w", raw, text], check=True)
+            subprocess.run(["sox", raw, "-r", "16000", "-c", "1", "-b", "16",
+                            os.path.join(FIXTURES, name + ".wav")], check=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--package", default="/tmp/silero/silero_vad", help="unzipped silero_vad package folder")
     parser.add_argument("--weights", default=os.path.join(ROOT, "models", "silero_vad_16k.safetensors"))
+    parser.add_argument("--skip-espeak", action="store_true", help="keep the committed espeak-ng clips")
     args = parser.parse_args()
+    if not args.skip_espeak:
+        write_espeak_clips()
 
     graph = onnx.load(os.path.join(args.package, "data", "silero_vad_16k_op15.onnx"))
     weights = read_safetensors(args.weights)

@@ -5,19 +5,22 @@ public struct EnergyGateConfig: Sendable, Codable, Equatable {
     /// Frames quieter than this skip the inner detector and score 0 (digital silence, an idle
     /// microphone). -60 dBFS is well below quiet speech at a normal distance (about -45).
     public var minimumLevelDbfs: Float = -60
-    /// After this long continuously gated, the inner session is reset, so it resumes from the
-    /// state it would have reached in silence rather than from state frozen mid-speech.
-    public var resetInnerAfterMs: Int = 320
+    /// The gate closes only after this long below `minimumLevelDbfs`: short quiet stretches
+    /// (pauses between words, noise hovering around the gate level) still go to the inner
+    /// detector, so its state evolves as if ungated. When the gate closes the inner session is
+    /// reset, so speech after a long quiet starts from a fresh stream, not from frozen state.
+    public var closeAfterMs: Int = 320
 
-    public init(minimumLevelDbfs: Float = -60, resetInnerAfterMs: Int = 320) {
+    public init(minimumLevelDbfs: Float = -60, closeAfterMs: Int = 320) {
         self.minimumLevelDbfs = minimumLevelDbfs
-        self.resetInnerAfterMs = resetInnerAfterMs
+        self.closeAfterMs = closeAfterMs
     }
     public static let `default` = EnergyGateConfig()
 }
 
-/// An energy gate in front of another detector (Silero): near-silent frames cost one RMS
-/// instead of a network pass. Louder frames go to the inner detector unchanged.
+/// An energy gate in front of another detector (Silero): once the input has stayed near-silent
+/// for `closeAfterMs`, frames cost one RMS instead of a network pass and score 0. The first
+/// louder frame reopens the gate; everything else goes to the inner detector unchanged.
 public struct GatedVoiceActivityDetector<Inner: VoiceActivityDetecting>: VoiceActivityDetecting {
     public let inner: Inner
     public let gate: EnergyGateConfig
@@ -38,8 +41,8 @@ public struct GatedVoiceActivityDetector<Inner: VoiceActivityDetecting>: VoiceAc
 public struct GatedVADSession<Inner: VoiceActivitySession>: VoiceActivitySession {
     public private(set) var inner: Inner
     public let gate: EnergyGateConfig
-    private let resetAfterFrames: Int
-    private var gatedRun = 0
+    private let closeAfterFrames: Int
+    private var quietRun = 0
     /// Frames scored by the inner detector and frames skipped, since the last reset.
     public private(set) var innerFrames = 0
     public private(set) var gatedFrames = 0
@@ -49,24 +52,27 @@ public struct GatedVADSession<Inner: VoiceActivitySession>: VoiceActivitySession
     public init(inner: Inner, gate: EnergyGateConfig, sampleRate: Int) {
         self.inner = inner
         self.gate = gate
-        resetAfterFrames = max(1, gate.resetInnerAfterMs * sampleRate / 1000 / inner.frameSize)
+        closeAfterFrames = max(1, gate.closeAfterMs * sampleRate / 1000 / inner.frameSize)
     }
 
     public mutating func probability(of frame: [Float]) -> Float {
         if rmsDecibels(frame) < gate.minimumLevelDbfs {
-            gatedFrames += 1
-            gatedRun += 1
-            if gatedRun == resetAfterFrames { inner.reset() }
-            return 0
+            quietRun += 1
+            if quietRun > closeAfterFrames {
+                if quietRun == closeAfterFrames + 1 { inner.reset() }
+                gatedFrames += 1
+                return 0
+            }
+        } else {
+            quietRun = 0
         }
-        gatedRun = 0
         innerFrames += 1
         return inner.probability(of: frame)
     }
 
     public mutating func reset() {
         inner.reset()
-        gatedRun = 0
+        quietRun = 0
         innerFrames = 0
         gatedFrames = 0
     }

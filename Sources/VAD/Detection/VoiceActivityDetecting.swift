@@ -47,7 +47,7 @@ public protocol VoiceActivitySession: Sendable {
 
 /// Loudness of a frame in dB relative to full scale (a full-scale square wave is 0 dBFS).
 /// Digital silence returns `floor`.
-public func rmsDecibels(_ frame: [Float], floor: Float = -120) -> Float {
+public func rmsDecibels<Samples: Collection>(_ frame: Samples, floor: Float = -120) -> Float where Samples.Element == Float {
     guard !frame.isEmpty else { return floor }
     var sum: Double = 0
     for sample in frame { sum += Double(sample) * Double(sample) }

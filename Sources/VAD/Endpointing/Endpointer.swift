@@ -17,7 +17,10 @@
 /// ```
 ///
 /// `speechStart` is emitted once speech has lasted `minSpeechMs`, so it arrives that late;
-/// `speechEnd` arrives `trailingSilenceMs` after the last speech frame. One owner at a time.
+/// `speechEnd` arrives `trailingSilenceMs` after the last speech frame. Before padding, each
+/// boundary is refined by energy (up to `energyRefinementMs`: quiet 8 ms blocks at the edge
+/// are trimmed), because a frame detector marks whole 32 ms frames and lags the end of speech.
+/// One owner at a time.
 public struct Endpointer: Sendable {
     /// A boundary of an utterance.
     public enum Event: Sendable, Equatable {
@@ -47,6 +50,16 @@ public struct Endpointer: Sendable {
         case speech(start: Int, paddedStart: Int, lastSpeechEnd: Int)
     }
 
+    /// Noise floor for boundary refinement, and levels of recent 8 ms blocks (a ring).
+    private var floorTracker: EnergyVADSession
+    private var blockLevels: [Float]
+    private var blocksSeen = 0
+    private let blockSize: Int
+    private let refinementBlocks: Int
+    private static let blockRingCapacity = 1024
+    /// Refinement waits until the floor has seen this many samples (320 ms).
+    private let floorWarmupSamples: Int
+
     private let minSpeechSamples: Int
     private let trailingSilenceSamples: Int
     private let padBeforeSamples: Int
@@ -72,6 +85,14 @@ public struct Endpointer: Sendable {
         padBeforeSamples = samples(ms: config.padBeforeMs)
         padAfterSamples = samples(ms: config.padAfterMs)
         maxUtteranceSamples = max(frameSize, Int(config.maxUtteranceSeconds * Double(sampleRate)))
+        var energyConfig = EnergyDetectorConfig()
+        energyConfig.frameSize = frameSize
+        energyConfig.sampleRate = sampleRate
+        floorTracker = EnergyVADSession(config: energyConfig)
+        blockSize = frameSize % 4 == 0 ? frameSize / 4 : frameSize
+        refinementBlocks = samples(ms: config.energyRefinementMs) / blockSize
+        blockLevels = [Float](repeating: 0, count: refinementBlocks > 0 ? Self.blockRingCapacity : 0)
+        floorWarmupSamples = samples(ms: 320)
     }
 
     /// An endpointer over a fresh session of `detector`, at the detector's sample rate.
@@ -106,8 +127,9 @@ public struct Endpointer: Sendable {
     }
 
     /// Ends the stream: scores the buffered partial frame (zero-padded), closes an open
-    /// utterance at the last speech plus padding (never past the audio given), and resets
-    /// for a new stream whose positions start at 0 again.
+    /// utterance at the last speech plus padding (never past the audio given), drops speech
+    /// not yet confirmed (shorter than `minSpeechMs`), and resets for a new stream whose
+    /// positions start at 0 again.
     public mutating func flush() -> [Event] {
         var events: [Event] = []
         let total = position + pending.count
@@ -116,8 +138,9 @@ public struct Endpointer: Sendable {
             pending.removeAll()
             events += step(frame: frame).map { clamp($0, to: total) }
         }
-        if case let .speech(_, paddedStart, lastSpeechEnd) = state {
-            events.append(.speechEnd(startSample: paddedStart, endSample: min(total, lastSpeechEnd + padAfterSamples)))
+        if case let .speech(start, paddedStart, lastSpeechEnd) = state {
+            let end = refinedEnd(lastSpeechEnd, notBefore: start)
+            events.append(.speechEnd(startSample: paddedStart, endSample: min(total, end + padAfterSamples)))
         }
         reset()
         return events
@@ -127,6 +150,8 @@ public struct Endpointer: Sendable {
     public mutating func reset() {
         session.reset()
         pending.removeAll()
+        floorTracker.reset()
+        blocksSeen = 0
         position = 0
         previousEnd = 0
         lastProbability = 0
@@ -142,7 +167,50 @@ public struct Endpointer: Sendable {
 
     private mutating func step(frame: [Float]) -> [Event] {
         let probability = session.probability(of: frame)
+        if refinementBlocks > 0 {
+            _ = floorTracker.probability(of: frame)
+            for start in stride(from: 0, to: frameSize, by: blockSize) {
+                blockLevels[blocksSeen % Self.blockRingCapacity] = rmsDecibels(frame[start..<start + blockSize])
+                blocksSeen += 1
+            }
+        }
         return advance(probability: probability)
+    }
+
+    /// Level of block `index` if it is still in the ring.
+    private func blockLevel(_ index: Int) -> Float? {
+        guard index >= 0, index < blocksSeen, index >= blocksSeen - Self.blockRingCapacity else { return nil }
+        return blockLevels[index % Self.blockRingCapacity]
+    }
+
+    /// The silence threshold for refinement, once the noise floor is known.
+    private func refinementThreshold(before sample: Int) -> Float? {
+        guard refinementBlocks > 0, sample >= floorWarmupSamples, let floor = floorTracker.noiseFloorDbfs else { return nil }
+        return floor + config.refinementMarginDb
+    }
+
+    /// Moves a detected start later past quiet blocks (at most `energyRefinementMs`, never to `limit`).
+    private func refinedStart(_ start: Int, limit: Int) -> Int {
+        guard let threshold = refinementThreshold(before: start) else { return start }
+        var block = start / blockSize
+        var moved = 0
+        while moved < refinementBlocks, (block + 1) * blockSize < limit, let level = blockLevel(block), level < threshold {
+            block += 1
+            moved += 1
+        }
+        return block * blockSize
+    }
+
+    /// Moves a detected end earlier past quiet blocks (at most `energyRefinementMs`, never to `start`).
+    private func refinedEnd(_ end: Int, notBefore start: Int) -> Int {
+        guard let threshold = refinementThreshold(before: start) else { return end }
+        var block = end / blockSize - 1
+        var moved = 0
+        while moved < refinementBlocks, block * blockSize > start, let level = blockLevel(block), level < threshold {
+            block -= 1
+            moved += 1
+        }
+        return (block + 1) * blockSize
     }
 
     /// The state machine, one frame at a time.
@@ -176,7 +244,7 @@ public struct Endpointer: Sendable {
                     state = .speech(start: start, paddedStart: paddedStart, lastSpeechEnd: frameEnd)
                 }
             } else if frameEnd - lastSpeechEnd >= trailingSilenceSamples {
-                let end = min(lastSpeechEnd + padAfterSamples, frameEnd)
+                let end = min(refinedEnd(lastSpeechEnd, notBefore: start) + padAfterSamples, frameEnd)
                 events.append(.speechEnd(startSample: paddedStart, endSample: end))
                 previousEnd = end
                 state = .silence
@@ -187,7 +255,7 @@ public struct Endpointer: Sendable {
 
     private mutating func confirmIfLongEnough(start: Int, frameEnd: Int) -> [Event] {
         guard frameEnd - start >= minSpeechSamples else { return [] }
-        let paddedStart = max(0, previousEnd, start - padBeforeSamples)
+        let paddedStart = max(0, previousEnd, refinedStart(start, limit: frameEnd) - padBeforeSamples)
         state = .speech(start: start, paddedStart: paddedStart, lastSpeechEnd: frameEnd)
         return [.speechStart(sample: paddedStart)]
     }
