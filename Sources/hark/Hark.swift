@@ -14,6 +14,9 @@ struct Hark: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
+            DevicesCommand.self,
+            RecordCommand.self,
+            PlayCommand.self,
         ]
     )
 }

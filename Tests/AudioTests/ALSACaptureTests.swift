@@ -132,3 +132,40 @@ func testSignal(count: Int, seed: UInt64 = 1) -> [Int16] {
         #expect(throws: AudioError.self) { try AudioCapture(device: "null", periodFrames: 0) }
     }
 }
+
+/// What `hark record --alsa-config <file plugin> --seconds 2 out.wav` does, through the library:
+/// capture, write a 16-bit WAV, read it back: the samples must be the input file's.
+@Suite(.serialized) struct RecordToWAVTests {
+    @Test func recordedWAVEqualsTheInputSamples() throws {
+        let dir = try TemporaryDirectory()
+        let samples = testSignal(count: 32_000, seed: 9)
+        let raw = dir.file("in.s16")
+        try rawS16(samples).write(to: raw)
+        let configURL = dir.file("harkfile.conf")
+        try """
+            pcm.harkfile {
+                type file
+                slave.pcm null
+                file "/dev/null"
+                infile "\(raw.path)"
+                format "raw"
+            }
+            """.write(to: configURL, atomically: true, encoding: .utf8)
+        let config = try ALSAConfiguration(contentsOf: configURL)
+        #expect(config.definedPCMNames == ["harkfile"])
+        #expect(config.string(at: "pcm.harkfile.infile") == raw.path)
+        #expect(config.string(at: "pcm.null.type") == "null")   // the system configuration is underneath
+
+        let capture = try AudioCapture(device: "harkfile", configuration: config)
+        var recorded: [Float] = []
+        while recorded.count < 2 * 16_000, let chunk = try capture.read() { recorded += chunk }
+        let out = dir.file("out.wav")
+        try WAVWriter.write(AudioClip(samples: recorded, sampleRate: 16_000), to: out)
+
+        let wav = try WAVReader.read(contentsOf: out)
+        #expect(wav.formatTag == 1 && wav.bitsPerSample == 16 && wav.channels == 1 && wav.sampleRate == 16_000)
+        let bytes = try Data(contentsOf: out)
+        #expect(bytes.count == 44 + 64_000)
+        #expect(bytes.suffix(64_000) == rawS16(samples))
+    }
+}
