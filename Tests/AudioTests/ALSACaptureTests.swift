@@ -99,6 +99,28 @@ func testSignal(count: Int, seed: UInt64 = 1) -> [Int16] {
         #expect(stereo.map { Int16($0 * 32768) } == tone)
     }
 
+    @Test func decodesThirtyTwoBitAndFloatDeviceFormats() throws {
+        let dir = try TemporaryDirectory()
+        let values: [Float] = (0..<3000).map { Float(($0 * 7919) % 2001 - 1000) / 1024 }   // exact in both
+        let raw = dir.file("in.raw")
+        let config = try fileCaptureConfiguration(infile: raw)
+        for format in ["S32_LE", "FLOAT_LE"] {
+            var bytes = Data()
+            for v in values {
+                let bits = format == "S32_LE" ? UInt32(bitPattern: Int32(v * 2_147_483_648)) : v.bitPattern
+                withUnsafeBytes(of: bits.littleEndian) { bytes.append(contentsOf: $0) }
+            }
+            try bytes.write(to: raw)
+            let capture = try AudioCapture(device: "harkfile", sampleRate: 16_000, channels: 1, periodFrames: 1000,
+                                           configuration: config, sampleFormats: [format])
+            #expect(capture.deviceFormat.sampleFormat == format)
+            #expect(capture.inputFrameLimit == values.count)
+            var got: [Float] = []
+            while let chunk = try capture.read() { got += chunk }
+            #expect(got == values, "\(format)")
+        }
+    }
+
     @Test func unknownDeviceThrowsAClearError() {
         do {
             _ = try AudioCapture(device: "no-such-hark-device")

@@ -54,10 +54,18 @@ public final class AudioCapture: @unchecked Sendable {
     ///     `ALSAConfiguration`); nil uses the system configuration.
     /// - Throws: `AudioError.deviceUnavailable` for an unknown or busy device,
     ///   `.deviceFormatUnsupported` when it offers nothing usable, `.invalidArgument`.
-    public init(device: String, sampleRate: Int = 16000, channels: Int = 1, periodFrames: Int = 1600,
-                configuration: ALSAConfiguration? = nil) throws {
+    public convenience init(device: String, sampleRate: Int = 16000, channels: Int = 1, periodFrames: Int = 1600,
+                            configuration: ALSAConfiguration? = nil) throws {
+        try self.init(device: device, sampleRate: sampleRate, channels: channels, periodFrames: periodFrames,
+                      configuration: configuration, sampleFormats: nil)
+    }
+
+    /// `sampleFormats` restricts the device formats tried (tests use it to exercise each decoder).
+    init(device: String, sampleRate: Int, channels: Int, periodFrames: Int, configuration: ALSAConfiguration?,
+         sampleFormats: [String]?) throws {
         let handle = try PCMHandle(device: device, stream: SND_PCM_STREAM_CAPTURE, sampleRate: sampleRate,
-                               channels: channels, periodFrames: periodFrames, configuration: configuration)
+                                   channels: channels, periodFrames: periodFrames, configuration: configuration,
+                                   sampleFormats: sampleFormats)
         self.handle = handle
         self.device = device
         self.sampleRate = sampleRate
