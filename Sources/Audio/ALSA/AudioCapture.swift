@@ -60,12 +60,16 @@ public final class AudioCapture: @unchecked Sendable {
                       configuration: configuration, sampleFormats: nil)
     }
 
-    /// `sampleFormats` restricts the device formats tried (tests use it to exercise each decoder).
+    /// `sampleFormats` restricts the device formats tried, and `deviceRate`/`deviceChannels`
+    /// ask the device for something other than what the caller gets: tests use them to exercise
+    /// each decoder and the conversion path through the file plugin.
     init(device: String, sampleRate: Int, channels: Int, periodFrames: Int, configuration: ALSAConfiguration?,
-         sampleFormats: [String]?) throws {
-        let handle = try PCMHandle(device: device, stream: SND_PCM_STREAM_CAPTURE, sampleRate: sampleRate,
-                                   channels: channels, periodFrames: periodFrames, configuration: configuration,
-                                   sampleFormats: sampleFormats)
+         sampleFormats: [String]?, deviceRate: Int? = nil, deviceChannels: Int? = nil) throws {
+        let rate = deviceRate ?? sampleRate
+        let handle = try PCMHandle(device: device, stream: SND_PCM_STREAM_CAPTURE, sampleRate: rate,
+                                   channels: deviceChannels ?? channels,
+                                   periodFrames: max(1, periodFrames * rate / max(1, sampleRate)),
+                                   configuration: configuration, sampleFormats: sampleFormats)
         self.handle = handle
         self.device = device
         self.sampleRate = sampleRate
