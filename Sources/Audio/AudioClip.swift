@@ -39,7 +39,13 @@ extension AudioClip {
     public static func load(_ path: String, sampleRate: Int? = 16000) throws -> AudioClip {
         let file: WAVFile
         if path == "-" {
-            file = try WAVReader.read(data: FileHandle.standardInput.readDataToEndOfFile(), source: "standard input")
+            let data: Data
+            do {
+                data = try FileHandle.standardInput.readToEnd() ?? Data()
+            } catch {
+                throw AudioError.unreadable(file: "standard input", reason: WAVReader.describe(error))
+            }
+            file = try WAVReader.read(data: data, source: "standard input")
         } else {
             file = try WAVReader.read(contentsOf: URL(fileURLWithPath: path))
         }

@@ -56,7 +56,7 @@ public enum AudioError: Error, Sendable, Equatable, CustomStringConvertible {
             return "Invalid \(name) \(value): \(reason)."
         case let .deviceUnavailable(device, code, message):
             return "Cannot open audio device '\(device)': \(message) (ALSA error \(code)). "
-                + "Run `hark devices` to list the capture devices this machine has."
+                + "Run `hark devices` to list the devices this machine has."
         case let .deviceFailure(device, call, code, message):
             return "Audio device '\(device)': \(call) failed: \(message) (ALSA error \(code))."
         case let .deviceLost(device, code, message):

@@ -18,6 +18,9 @@ struct Hark: AsyncParsableCommand {
             TranscribeCommand.self,
             IntentCommand.self,
             AskCommand.self,
+            DevicesCommand.self,
+            RecordCommand.self,
+            PlayCommand.self,
         ]
     )
 }

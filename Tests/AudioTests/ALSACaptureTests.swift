@@ -99,6 +99,28 @@ func testSignal(count: Int, seed: UInt64 = 1) -> [Int16] {
         #expect(stereo.map { Int16($0 * 32768) } == tone)
     }
 
+    @Test func decodesThirtyTwoBitAndFloatDeviceFormats() throws {
+        let dir = try TemporaryDirectory()
+        let values: [Float] = (0..<3000).map { Float(($0 * 7919) % 2001 - 1000) / 1024 }   // exact in both
+        let raw = dir.file("in.raw")
+        let config = try fileCaptureConfiguration(infile: raw)
+        for format in ["S32_LE", "FLOAT_LE"] {
+            var bytes = Data()
+            for v in values {
+                let bits = format == "S32_LE" ? UInt32(bitPattern: Int32(v * 2_147_483_648)) : v.bitPattern
+                withUnsafeBytes(of: bits.littleEndian) { bytes.append(contentsOf: $0) }
+            }
+            try bytes.write(to: raw)
+            let capture = try AudioCapture(device: "harkfile", sampleRate: 16_000, channels: 1, periodFrames: 1000,
+                                           configuration: config, sampleFormats: [format])
+            #expect(capture.deviceFormat.sampleFormat == format)
+            #expect(capture.inputFrameLimit == values.count)
+            var got: [Float] = []
+            while let chunk = try capture.read() { got += chunk }
+            #expect(got == values, "\(format)")
+        }
+    }
+
     @Test func unknownDeviceThrowsAClearError() {
         do {
             _ = try AudioCapture(device: "no-such-hark-device")
@@ -130,5 +152,42 @@ func testSignal(count: Int, seed: UInt64 = 1) -> [Int16] {
         #expect(throws: AudioError.self) { try AudioCapture(device: "null", sampleRate: 0) }
         #expect(throws: AudioError.self) { try AudioCapture(device: "null", channels: 0) }
         #expect(throws: AudioError.self) { try AudioCapture(device: "null", periodFrames: 0) }
+    }
+}
+
+/// What `hark record --alsa-config <file plugin> --seconds 2 out.wav` does, through the library:
+/// capture, write a 16-bit WAV, read it back: the samples must be the input file's.
+@Suite(.serialized) struct RecordToWAVTests {
+    @Test func recordedWAVEqualsTheInputSamples() throws {
+        let dir = try TemporaryDirectory()
+        let samples = testSignal(count: 32_000, seed: 9)
+        let raw = dir.file("in.s16")
+        try rawS16(samples).write(to: raw)
+        let configURL = dir.file("harkfile.conf")
+        try """
+            pcm.harkfile {
+                type file
+                slave.pcm null
+                file "/dev/null"
+                infile "\(raw.path)"
+                format "raw"
+            }
+            """.write(to: configURL, atomically: true, encoding: .utf8)
+        let config = try ALSAConfiguration(contentsOf: configURL)
+        #expect(config.definedPCMNames == ["harkfile"])
+        #expect(config.string(at: "pcm.harkfile.infile") == raw.path)
+        #expect(config.string(at: "pcm.null.type") == "null")   // the system configuration is underneath
+
+        let capture = try AudioCapture(device: "harkfile", configuration: config)
+        var recorded: [Float] = []
+        while recorded.count < 2 * 16_000, let chunk = try capture.read() { recorded += chunk }
+        let out = dir.file("out.wav")
+        try WAVWriter.write(AudioClip(samples: recorded, sampleRate: 16_000), to: out)
+
+        let wav = try WAVReader.read(contentsOf: out)
+        #expect(wav.formatTag == 1 && wav.bitsPerSample == 16 && wav.channels == 1 && wav.sampleRate == 16_000)
+        let bytes = try Data(contentsOf: out)
+        #expect(bytes.count == 44 + 64_000)
+        #expect(bytes.suffix(64_000) == rawS16(samples))
     }
 }

@@ -77,6 +77,16 @@ private func audioError(_ body: () throws -> Any) -> AudioError? {
         #expect(try read(builder.build(samples: expected)).samples == expected.map(Float.init))
     }
 
+    @Test func toleratesAMissingPadByte() throws {
+        let fmt = Array(WAVBuilder().build(rawData: [])[12..<36])
+        let data = WAVBuilder().encodeSamples([0.5, -0.25])
+        // An odd-sized chunk written without its pad byte, then `data`.
+        var body = Array("WAVE".utf8) + fmt + Array("note".utf8) + le(3, 4) + [65, 66, 67]
+        body += Array("data".utf8) + le(UInt32(data.count), 4) + data
+        let bytes = Array("RIFF".utf8) + le(UInt32(body.count), 4) + body
+        #expect(try read(bytes).samples == [0.5, -0.25])
+    }
+
     @Test func readsOddSizedDataFollowedByAChunk() throws {
         var builder = WAVBuilder()
         builder.sample = .int(bits: 8)

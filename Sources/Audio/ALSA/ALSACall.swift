@@ -13,7 +13,7 @@ enum ALSA {
         let text = String(cString: snd_strerror(code))
         let detail = String(cString: hark_alsa_last_error())
         hark_alsa_clear_error()
-        return detail.isEmpty || detail == text ? text : "\(text) (\(detail))"
+        return detail.isEmpty || detail == text ? text : "\(detail) (\(text))"
     }
 
     /// Clears the diagnostic buffer before a call whose failure we may report.
@@ -106,6 +106,20 @@ public final class ALSAConfiguration: @unchecked Sendable {
                 throw AudioError.invalidALSAConfiguration(source: source, code: rc, message: ALSA.message(rc))
             }
         }
+        let rc = ALSAConfiguration.load(text, into: top!)
+        if rc < 0 {
+            snd_config_delete(top)
+            throw AudioError.invalidALSAConfiguration(source: source, code: rc, message: ALSA.message(rc))
+        }
+        root = top!
+        definedPCMNames = ALSAConfiguration.pcmNames(in: text)
+    }
+
+    /// The PCM names the text itself defines (`pcm.NAME ...`), in order; system ones excluded.
+    public let definedPCMNames: [String]
+
+    /// `snd_input_buffer_open` + `snd_config_load` of `text` into `top`.
+    private static func load(_ text: String, into top: OpaquePointer) -> Int32 {
         var input: OpaquePointer?
         let utf8 = Array(text.utf8)
         var rc = utf8.withUnsafeBufferPointer { buf in
@@ -117,11 +131,27 @@ public final class ALSAConfiguration: @unchecked Sendable {
             rc = snd_config_load(top, input)
             snd_input_close(input)
         }
-        if rc < 0 {
-            snd_config_delete(top)
-            throw AudioError.invalidALSAConfiguration(source: source, code: rc, message: ALSA.message(rc))
+        return rc
+    }
+
+    /// Parses `text` alone into an empty tree and lists the children of its `pcm` node.
+    private static func pcmNames(in text: String) -> [String] {
+        var top: OpaquePointer?
+        guard snd_config_top(&top) >= 0, let top else { return [] }
+        defer { snd_config_delete(top) }
+        guard load(text, into: top) >= 0 else { return [] }
+        var pcm: OpaquePointer?
+        guard snd_config_search(top, "pcm", &pcm) >= 0, let pcm else { return [] }
+        var names: [String] = []
+        var position = snd_config_iterator_first(pcm)
+        while position != snd_config_iterator_end(pcm) {
+            var id: UnsafePointer<CChar>?
+            if let entry = snd_config_iterator_entry(position), snd_config_get_id(entry, &id) >= 0, let id {
+                names.append(String(cString: id))
+            }
+            position = snd_config_iterator_next(position)
         }
-        root = top!
+        return names
     }
 
     /// Reads an ALSA configuration file (e.g. an `.asoundrc`-style file) on top of the system one.

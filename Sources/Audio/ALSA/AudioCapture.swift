@@ -54,10 +54,22 @@ public final class AudioCapture: @unchecked Sendable {
     ///     `ALSAConfiguration`); nil uses the system configuration.
     /// - Throws: `AudioError.deviceUnavailable` for an unknown or busy device,
     ///   `.deviceFormatUnsupported` when it offers nothing usable, `.invalidArgument`.
-    public init(device: String, sampleRate: Int = 16000, channels: Int = 1, periodFrames: Int = 1600,
-                configuration: ALSAConfiguration? = nil) throws {
-        let handle = try PCMHandle(device: device, stream: SND_PCM_STREAM_CAPTURE, sampleRate: sampleRate,
-                               channels: channels, periodFrames: periodFrames, configuration: configuration)
+    public convenience init(device: String, sampleRate: Int = 16000, channels: Int = 1, periodFrames: Int = 1600,
+                            configuration: ALSAConfiguration? = nil) throws {
+        try self.init(device: device, sampleRate: sampleRate, channels: channels, periodFrames: periodFrames,
+                      configuration: configuration, sampleFormats: nil)
+    }
+
+    /// `sampleFormats` restricts the device formats tried, and `deviceRate`/`deviceChannels`
+    /// ask the device for something other than what the caller gets: tests use them to exercise
+    /// each decoder and the conversion path through the file plugin.
+    init(device: String, sampleRate: Int, channels: Int, periodFrames: Int, configuration: ALSAConfiguration?,
+         sampleFormats: [String]?, deviceRate: Int? = nil, deviceChannels: Int? = nil) throws {
+        let rate = deviceRate ?? sampleRate
+        let handle = try PCMHandle(device: device, stream: SND_PCM_STREAM_CAPTURE, sampleRate: rate,
+                                   channels: deviceChannels ?? channels,
+                                   periodFrames: max(1, periodFrames * rate / max(1, sampleRate)),
+                                   configuration: configuration, sampleFormats: sampleFormats)
         self.handle = handle
         self.device = device
         self.sampleRate = sampleRate

@@ -35,10 +35,21 @@ public final class AudioPlayback: @unchecked Sendable {
     /// Opens `device` for playback of `channels`-channel audio at `sampleRate`.
     /// - Throws: `AudioError.deviceUnavailable` for an unknown or busy device,
     ///   `.deviceFormatUnsupported`, `.invalidArgument`.
-    public init(device: String = "default", sampleRate: Int = 16000, channels: Int = 1, periodFrames: Int = 1600,
-                configuration: ALSAConfiguration? = nil) throws {
-        let handle = try PCMHandle(device: device, stream: SND_PCM_STREAM_PLAYBACK, sampleRate: sampleRate,
-                                   channels: channels, periodFrames: periodFrames, configuration: configuration)
+    public convenience init(device: String = "default", sampleRate: Int = 16000, channels: Int = 1, periodFrames: Int = 1600,
+                            configuration: ALSAConfiguration? = nil) throws {
+        try self.init(device: device, sampleRate: sampleRate, channels: channels, periodFrames: periodFrames,
+                      configuration: configuration, deviceRate: nil, deviceChannels: nil)
+    }
+
+    /// `deviceRate`/`deviceChannels` ask the device for something other than what the caller
+    /// writes (tests use them to exercise the conversion path through the file plugin).
+    init(device: String, sampleRate: Int, channels: Int, periodFrames: Int, configuration: ALSAConfiguration?,
+         deviceRate: Int?, deviceChannels: Int?) throws {
+        let rate = deviceRate ?? sampleRate
+        let handle = try PCMHandle(device: device, stream: SND_PCM_STREAM_PLAYBACK, sampleRate: rate,
+                                   channels: deviceChannels ?? channels,
+                                   periodFrames: max(1, periodFrames * rate / max(1, sampleRate)),
+                                   configuration: configuration)
         self.handle = handle
         self.device = device
         self.sampleRate = sampleRate

@@ -30,8 +30,9 @@ final class PCMHandle {
     /// Kept alive for the handle's lifetime: plugins may refer to the tree they came from.
     let configuration: ALSAConfiguration?
 
+    /// - Parameter sampleFormats: restricts the formats tried (names from `ALSA.formats`), for tests.
     init(device: String, stream: snd_pcm_stream_t, sampleRate: Int, channels: Int, periodFrames: Int,
-         configuration: ALSAConfiguration?) throws {
+         configuration: ALSAConfiguration?, sampleFormats: [String]? = nil) throws {
         _ = ALSA.setUp
         guard sampleRate > 0 else {
             throw AudioError.invalidArgument(name: "sample rate", value: String(sampleRate), reason: "it must be positive")
@@ -57,7 +58,8 @@ final class PCMHandle {
         guard rc >= 0, let handle else { throw ALSA.openError(rc, device: device) }
         pcm = handle
         do {
-            (format, bytesPerSample) = try PCMHandle.negotiate(handle, device: device, sampleRate: sampleRate,
+            let formats = ALSA.formats.filter { sampleFormats?.contains($0.name) ?? true }
+            (format, bytesPerSample) = try PCMHandle.negotiate(handle, device: device, formats: formats, sampleRate: sampleRate,
                                                               channels: channels, periodFrames: periodFrames)
         } catch {
             snd_pcm_close(handle)
@@ -67,17 +69,17 @@ final class PCMHandle {
 
     deinit { snd_pcm_close(pcm) }
 
-    private static func negotiate(_ pcm: OpaquePointer, device: String, sampleRate: Int, channels: Int,
-                                  periodFrames: Int) throws -> (PCMFormat, Int) {
+    private static func negotiate(_ pcm: OpaquePointer, device: String, formats: [(format: snd_pcm_format_t, name: String, bytes: Int)],
+                                  sampleRate: Int, channels: Int, periodFrames: Int) throws -> (PCMFormat, Int) {
         var params: OpaquePointer?
         try ALSA.check(snd_pcm_hw_params_malloc(&params), "snd_pcm_hw_params_malloc", device: device)
         defer { snd_pcm_hw_params_free(params) }
         try ALSA.check(snd_pcm_hw_params_any(pcm, params), "snd_pcm_hw_params_any", device: device)
         try ALSA.check(snd_pcm_hw_params_set_access(pcm, params, SND_PCM_ACCESS_RW_INTERLEAVED),
                        "snd_pcm_hw_params_set_access", device: device)
-        guard let chosen = ALSA.formats.first(where: { snd_pcm_hw_params_test_format(pcm, params, $0.format) == 0 }) else {
+        guard let chosen = formats.first(where: { snd_pcm_hw_params_test_format(pcm, params, $0.format) == 0 }) else {
             throw AudioError.deviceFormatUnsupported(
-                device: device, detail: "none of \(ALSA.formats.map(\.name).joined(separator: ", ")) (interleaved)")
+                device: device, detail: "none of \(formats.map(\.name).joined(separator: ", ")) (interleaved)")
         }
         try ALSA.check(snd_pcm_hw_params_set_format(pcm, params, chosen.format), "snd_pcm_hw_params_set_format", device: device)
         var channelCount = UInt32(channels)

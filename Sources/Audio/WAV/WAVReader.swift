@@ -121,8 +121,10 @@ private struct Parser {
             default:
                 break
             }
-            // Skip the chunk and its pad byte; a size past the end simply ends the walk.
-            let next = body + size + (size & 1)
+            // Skip the chunk and its pad byte; a size past the end simply ends the walk. Some
+            // writers omit the pad byte: if a chunk header follows only without it, go there.
+            var next = body + size + (size & 1)
+            if size & 1 == 1, !looksLikeChunkHeader(at: next), looksLikeChunkHeader(at: next - 1) { next -= 1 }
             if next > bytes.count { break }
             offset = next
         }

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import HarkTestSupport
+import Audio
+
+/// Runs the `hark` executable that `swift test` builds next to the test bundle.
+private func hark(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    let buildDir = Bundle.main.bundleURL.pathExtension == "xctest"
+        ? Bundle.main.bundleURL.deletingLastPathComponent()
+        : URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var executable = buildDir.appendingPathComponent("hark")
+    if !FileManager.default.isExecutableFile(atPath: executable.path) {
+        // The test runner may live inside the .xctest bundle.
+        executable = buildDir.deletingLastPathComponent().appendingPathComponent("hark")
+    }
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe(), input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(stdin) }
+    try input.fileHandleForWriting.close()
+    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+    let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdoutData, as: UTF8.self), String(decoding: stderrData, as: UTF8.self))
+}
+
+@Suite(.serialized) struct CommandLineTests {
+    @Test func recordThroughTheFilePluginWritesTheInputSamples() throws {
+        let dir = try TemporaryDirectory()
+        let samples = testSignal(count: 40_000, seed: 11)   // 2.5 s: --seconds 2 must cut at 32000
+        let raw = dir.file("in.s16")
+        try rawS16(samples).write(to: raw)
+        let conf = dir.file("harkfile.conf")
+        try """
+            pcm.harkfile { type file; slave.pcm null; file "/dev/null"; infile "\(raw.path)"; format "raw" }
+            """.write(to: conf, atomically: true, encoding: .utf8)
+        let out = dir.file("out.wav")
+        let result = try hark(["record", "--alsa-config", conf.path, "--seconds", "2", out.path])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("Recorded 2.00 s"))
+        let wav = try WAVReader.read(contentsOf: out)
+        #expect(wav.sampleRate == 16_000 && wav.channels == 1 && wav.bitsPerSample == 16)
+        #expect(wav.samples.map { Int16($0 * 32768) } == Array(samples[0..<32_000]))
+
+        // Without --seconds it stops at the end of the input.
+        let all = dir.file("all.wav")
+        #expect(try hark(["record", "--alsa-config", conf.path, "--device", "harkfile", all.path]).status == 0)
+        #expect(try WAVReader.read(contentsOf: all).samples.map { Int16($0 * 32768) } == samples)
+    }
+
+    @Test func playFromStandardInputIntoTheFilePlugin() throws {
+        let dir = try TemporaryDirectory()
+        let samples = testSignal(count: 12_345, seed: 12)
+        let wav = try WAVWriter.encode(AudioClip(samples: samples.map { Float($0) / 32768 }, sampleRate: 22_050))
+        let out = dir.file("out.raw")
+        let conf = dir.file("out.conf")
+        try "pcm.harkout { type file; slave.pcm null; file \"\(out.path)\"; format \"raw\" }"
+            .write(to: conf, atomically: true, encoding: .utf8)
+        let result = try hark(["play", "--alsa-config", conf.path, "-"], stdin: wav)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(try Data(contentsOf: out) == rawS16(samples))
+    }
+
+    @Test func errorsNameTheProblem() throws {
+        let unknown = try hark(["record", "--device", "no-such-hark-device", "--seconds", "1", "/tmp/unused.wav"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("Cannot open audio device 'no-such-hark-device'"))
+        let missing = try hark(["play", "/nonexistent/hark.wav"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("Cannot read '/nonexistent/hark.wav'"))
+        let garbage = try hark(["play", "-"], stdin: Data("not a wav file at all".utf8))
+        #expect(garbage.stderr.contains("'standard input' is not a WAV file"))
+    }
+
+    @Test func devicesListsNull() throws {
+        let result = try hark(["devices"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("Capture devices:"))
+        #expect(result.stdout.contains("null"))
+        #expect(result.stdout.contains("Sound cards:"))
+    }
+}
