@@ -14,6 +14,8 @@ public enum ASRError: Error, Sendable, CustomStringConvertible {
     case manifestMissingColumn(path: String, column: String, found: [String])
     /// An evaluation manifest row is malformed (1-based line number in the file).
     case manifestBadRow(path: String, line: Int, reason: String)
+    /// Precomputed transcripts to score lack the row of a manifest file.
+    case missingHypothesis(file: String, source: String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,8 @@ public enum ASRError: Error, Sendable, CustomStringConvertible {
             return "manifest \(path) has no '\(column)' column (header columns: \(found.joined(separator: ", ")))"
         case let .manifestBadRow(path, line, reason):
             return "manifest \(path) line \(line): \(reason)"
+        case let .missingHypothesis(file, source):
+            return "\(source) has no transcript for \(file)"
         }
     }
 }
