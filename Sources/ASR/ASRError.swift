@@ -14,6 +14,8 @@ public enum ASRError: Error, Sendable, CustomStringConvertible {
     case manifestMissingColumn(path: String, column: String, found: [String])
     /// An evaluation manifest row is malformed (1-based line number in the file).
     case manifestBadRow(path: String, line: Int, reason: String)
+    /// Precomputed transcripts to score lack the row of a manifest file.
+    case missingHypothesis(file: String, source: String)
 
     /// A model file could not be opened or mapped (`errno` from the failing call).
     case cannotOpenModel(path: String, call: String, errno: Int32)
@@ -62,6 +64,8 @@ public enum ASRError: Error, Sendable, CustomStringConvertible {
             return "model configuration \(path) is invalid: \(reason)"
         case let .invalidInput(reason):
             return "invalid input: \(reason)"
+        case let .missingHypothesis(file, source):
+            return "\(source) has no transcript for \(file)"
         }
     }
 }

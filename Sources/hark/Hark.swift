@@ -21,6 +21,7 @@ struct Hark: AsyncParsableCommand {
             DevicesCommand.self,
             RecordCommand.self,
             PlayCommand.self,
+            EvalCommand.self,
         ]
     )
 }

@@ -35,6 +35,8 @@ public final class LogMelSpectrogram: @unchecked Sendable {
     static let minPower: Float = 1e-10
     /// Dynamic range kept below the loudest value, in log10 units (80 dB).
     static let dynamicRange: Float = 8
+    /// 1 / ln(10): log10(x) = ln(x) / ln(10).
+    static let log10OfE = Float(1 / log(10.0))
 
     /// Number of mel bins of the output.
     public let melBins: Int
@@ -105,48 +107,41 @@ public final class LogMelSpectrogram: @unchecked Sendable {
         let bins = melBins
         guard frames > 0 else { return MelFeatures(bins: bins, frames: 0, values: []) }
 
-        // Mel energies, frame-major while computing: mel[frame * bins + bin].
-        var mel = [Float](repeating: 0, count: framesComputed * bins)
-        mel.withUnsafeMutableBufferPointer { out in
+        // log10 mel energies straight into Whisper's bin-major layout, then the floor at
+        // (max - 8) and (x + 4) / 4 in one contiguous pass.
+        var values = [Float](repeating: 0, count: bins * frames)
+        let maxLog = values.withUnsafeMutableBufferPointer { out in
             samples.withUnsafeBufferPointer { audio in
-                melEnergies(audio: audio, usable: usable, length: length, reflectAtEnd: reflectAtEnd,
-                            frames: framesComputed, into: out.baseAddress!)
+                logMelEnergies(audio: audio, usable: usable, length: length, reflectAtEnd: reflectAtEnd,
+                               frames: framesComputed, outputFrames: frames, into: out.baseAddress!)
             }
         }
-
-        // log10, floor at (max - 8), (x + 4) / 4; transpose to bin-major.
-        var maxLog = -Float.infinity
-        for i in 0..<mel.count {
-            let v = log10f(max(mel[i], Self.minPower))
-            mel[i] = v
-            if v > maxLog { maxLog = v }
-        }
         let floor = maxLog - Self.dynamicRange
-        var values = [Float](repeating: 0, count: bins * frames)
         values.withUnsafeMutableBufferPointer { out in
-            mel.withUnsafeBufferPointer { src in
-                for t in 0..<frames {
-                    let row = t * bins
-                    for m in 0..<bins {
-                        out[m * frames + t] = (max(src[row + m], floor) + 4) / 4
-                    }
-                }
+            for i in out.indices {
+                let v = out[i]
+                out[i] = ((v > floor ? v : floor) + 4) * 0.25
             }
         }
         return MelFeatures(bins: bins, frames: frames, values: values)
     }
 
-    /// Windowed power spectra through the mel filters, `frames` frames into `mel` (frame-major).
+    /// Windowed power spectra through the mel filters and log10, for `frames` frames; frames
+    /// below `outputFrames` are written to `out[bin * outputFrames + frame]`. Returns the largest
+    /// log10 value over all `frames`.
     /// The signal is `audio[0..<usable]` followed by zeros up to `length`; indices before 0 (and
     /// past `length` when `reflectAtEnd`) reflect, as torch's "reflect" padding (edge not repeated).
-    private func melEnergies(audio: UnsafeBufferPointer<Float>, usable: Int, length: Int, reflectAtEnd: Bool,
-                             frames: Int, into mel: UnsafeMutablePointer<Float>) {
+    private func logMelEnergies(audio: UnsafeBufferPointer<Float>, usable: Int, length: Int, reflectAtEnd: Bool,
+                                frames: Int, outputFrames: Int, into out: UnsafeMutablePointer<Float>) -> Float {
         let n = Self.fftSize, hop = Self.hopLength, half = n / 2
         let fftBins = filterBank.fftBins, bins = melBins
+        let silentLog = log10f(Self.minPower)
+        var maxLog = -Float.infinity
         let frame = UnsafeMutablePointer<Float>.allocate(capacity: n)
         let spectrum = UnsafeMutablePointer<fftwf_complex>.allocate(capacity: fftBins)
         let power = UnsafeMutablePointer<Float>.allocate(capacity: fftBins)
-        defer { frame.deallocate(); spectrum.deallocate(); power.deallocate() }
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: bins)
+        defer { frame.deallocate(); spectrum.deallocate(); power.deallocate(); row.deallocate() }
 
         @inline(__always) func signal(_ k: Int) -> Float { k < usable ? audio[k] : 0 }
         @inline(__always) func padded(_ j: Int) -> Float {
@@ -162,8 +157,19 @@ public final class LogMelSpectrogram: @unchecked Sendable {
                         flatFilters.length.withUnsafeBufferPointer { lengths in
                             for t in 0..<frames {
                                 let start = t * hop - half
+                                // Frames that only see the zero padding have zero energy (the rows
+                                // start zeroed): skip their FFT. Most of a short clip's 30 s window.
+                                let last = start + n - 1
+                                if start >= usable && (!reflectAtEnd || last < length || 2 * length - 2 - last >= usable) {
+                                    if t < outputFrames {
+                                        for m in 0..<bins { out[m * outputFrames + t] = silentLog }
+                                    }
+                                    maxLog = max(maxLog, silentLog)
+                                    continue
+                                }
                                 if start >= 0 && start + n <= usable {
-                                    for i in 0..<n { frame[i] = audio[start + i] * win[i] }
+                                    let source = audio.baseAddress! + start
+                                    for i in 0..<n { frame[i] = source[i] * win[i] }
                                 } else {
                                     for i in 0..<n { frame[i] = padded(start + i) * win[i] }
                                 }
@@ -172,7 +178,6 @@ public final class LogMelSpectrogram: @unchecked Sendable {
                                     let re = spectrum[k].0, im = spectrum[k].1
                                     power[k] = re * re + im * im
                                 }
-                                let row = mel + t * bins
                                 for m in 0..<bins {
                                     let p = power + starts[m]
                                     let w = weights.baseAddress! + offsets[m]
@@ -180,12 +185,23 @@ public final class LogMelSpectrogram: @unchecked Sendable {
                                     for j in 0..<lengths[m] { sum += w[j] * p[j] }
                                     row[m] = sum
                                 }
+                                // logf (fast in glibc) scaled, rather than the slower log10f.
+                                for m in 0..<bins {
+                                    let e = row[m]
+                                    let v = logf(e > Self.minPower ? e : Self.minPower) * Self.log10OfE
+                                    if v > maxLog { maxLog = v }
+                                    row[m] = v
+                                }
+                                if t < outputFrames {
+                                    for m in 0..<bins { out[m * outputFrames + t] = row[m] }
+                                }
                             }
                         }
                     }
                 }
             }
         }
+        return maxLog
     }
 }
 
