@@ -44,7 +44,7 @@ public struct CommandHookSkill: Skill {
     }
 
     /// Runs `/bin/sh -c command`; output goes to a temporary file so a stuck grandchild holding
-    /// a pipe cannot block us. Terminates (then kills) the shell at the timeout.
+    /// a pipe cannot block us. At the timeout the process group gets SIGTERM, then SIGKILL.
     static func run(_ command: String, environment: [String: String], timeout: TimeInterval) async throws -> (status: Int32, output: String) {
         let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("hark-hook-\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: outURL.path, contents: nil) else {
@@ -66,10 +66,14 @@ public struct CommandHookSkill: Skill {
         let deadline = Date() + timeout
         while process.isRunning && Date() < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
         if process.isRunning {
-            process.terminate()
-            let grace = Date() + 0.5
+            // Foundation starts the shell as a process-group leader; signal the whole group so
+            // children the shell started (sleep, curl...) die with it. SIGTERM first, then SIGKILL.
+            let pid = process.processIdentifier
+            let group = getpgid(pid) == pid ? -pid : pid
+            kill(group, SIGTERM)
+            let grace = Date() + 0.3
             while process.isRunning && Date() < grace { try? await Task.sleep(nanoseconds: 10_000_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            if process.isRunning { kill(group, SIGKILL); kill(pid, SIGKILL) }
             process.waitUntilExit()
             throw IntentError.hookFailed(command: command, reason: "timed out after \(SlotValue.format(timeout)) s")
         }
