@@ -1,7 +1,7 @@
 import Foundation
 import HarkTestSupport
 import Testing
-@testable import Intent
+import Intent
 
 /// A fixed clock and UTC calendar: Saturday 28 November 2026, 14:00.
 private let utc: Calendar = {
@@ -80,9 +80,9 @@ struct CalculatorAndConverterTests {
         let set = try IntentSet.builtIn()
         var ids = Set<String>()
         for d in set.intents where d.name == "ConvertUnit" {
-            for t in d.templates { for node in t.arcs { for arc in node {
-                if case let .slot(_, def) = arc.edge, case let .list(values) = def.type { ids.formUnion(values.map(\.value)) }
-            } } }
+            for t in d.templates {
+                for def in t.slotDefinitions.values { if case let .list(values) = def.type { ids.formUnion(values.map(\.value)) } }
+            }
         }
         #expect(ids.count >= 25)
         for id in ids { #expect(UnitCatalog.units[id] != nil, "\(id)") }
