@@ -129,6 +129,7 @@ struct CompiledIntents: Sendable {
     }
 
     var words: [String] = []
+    var preparedWords: [WordSimilarity.Prepared] = []
     var definitions: [SlotDefinition] = []
     /// `templates[intent][template]`.
     var templates: [[CompiledTemplate]] = []
@@ -157,6 +158,7 @@ struct CompiledIntents: Sendable {
             }
             templates.append(list)
         }
+        preparedWords = words.map(WordSimilarity.Prepared.init)
     }
 }
 
@@ -172,6 +174,7 @@ struct Scratch {
     var slotState: [UInt8]
     var slotFills: [SlotFill?]
     let isFunctionWord: [Bool]
+    let preparedTokens: [WordSimilarity.Prepared]
     var listWordCosts: [String: [Double]] = [:]
 
     struct SlotFill { let cost: Double; let value: SlotValue }
@@ -188,10 +191,11 @@ struct Scratch {
         slotState = [UInt8](repeating: 0, count: slots)
         slotFills = [SlotFill?](repeating: nil, count: slots)
         isFunctionWord = tokens.map { Self.functionWords.contains($0) }
+        preparedTokens = tokens.map(WordSimilarity.Prepared.init)
     }
 
-    static func substitution(_ w: String, _ t: String, _ options: RecognizerOptions) -> Double {
-        if t == w { return 0 }
+    static func substitution(_ w: WordSimilarity.Prepared, _ t: WordSimilarity.Prepared, _ options: RecognizerOptions) -> Double {
+        if t.word == w.word { return 0 }
         let sim = WordSimilarity.similarity(w, t)
         return sim >= 0.6 ? options.substitutionCost * (1 - sim) : options.substitutionCost
     }
@@ -201,7 +205,7 @@ struct Scratch {
         let k = id * n + j
         let cached = wordCostTable[k]
         if cached >= 0 { return cached }
-        let c = Self.substitution(compiled.words[id], tokens[j], options)
+        let c = Self.substitution(compiled.preparedWords[id], preparedTokens[j], options)
         wordCostTable[k] = c
         return c
     }
@@ -209,7 +213,8 @@ struct Scratch {
     /// Cost of reading input token `j` as a value-list word `w`.
     mutating func listWordCost(_ w: String, _ j: Int) -> Double {
         if let row = listWordCosts[w] { return row[j] }
-        let row = tokens.map { Self.substitution(w, $0, options) }
+        let prepared = WordSimilarity.Prepared(w)
+        let row = preparedTokens.map { Self.substitution(prepared, $0, options) }
         listWordCosts[w] = row
         return row[j]
     }
