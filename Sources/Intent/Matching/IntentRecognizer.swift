@@ -122,6 +122,9 @@ struct CompiledIntents: Sendable {
         let id: Int
         let to: Int
         let slotName: String
+        /// A word right before or after a free-text slot: the slot could swallow anything, so
+        /// the word is what anchors the match and dropping it costs a full deletion.
+        var anchor = false
     }
     struct CompiledTemplate: Sendable {
         let arcs: [[Arc]]
@@ -154,11 +157,26 @@ struct CompiledIntents: Sendable {
                         }
                     }
                 }
-                list.append(CompiledTemplate(arcs: arcs, accept: template.accept))
+                list.append(CompiledTemplate(arcs: Self.markAnchors(arcs, definitions), accept: template.accept))
             }
             templates.append(list)
         }
         preparedWords = words.map(WordSimilarity.Prepared.init)
+    }
+
+    static func markAnchors(_ arcs: [[Arc]], _ definitions: [SlotDefinition]) -> [[Arc]] {
+        func isText(_ a: Arc) -> Bool {
+            guard a.kind == .slot, case .text = definitions[a.id].type else { return false }
+            return true
+        }
+        let afterText = Set(arcs.flatMap { $0.filter(isText).map(\.to) })
+        return arcs.enumerated().map { node, list in
+            list.map { arc in
+                var a = arc
+                if a.kind == .word && (afterText.contains(node) || arcs[a.to].contains(where: isText)) { a.anchor = true }
+                return a
+            }
+        }
     }
 }
 
@@ -325,7 +343,7 @@ struct Scratch {
                     case .empty:
                         relax(j, here)
                     case .word:
-                        relax(j, here + deletion(compiled.words[arc.id]))
+                        relax(j, here + (arc.anchor ? options.deletionCost : deletion(compiled.words[arc.id])))
                         if j < n { relax(j + 1, here + wordCost(arc.id, j)) }
                     case .slot:
                         let limit = min(n, j + compiled.definitions[arc.id].maxWords)
