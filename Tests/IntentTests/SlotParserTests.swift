@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Intent
+import Intent
 
 private func toks(_ s: String) -> [String] { Normalizer().tokens(s, removeFillers: false) }
 

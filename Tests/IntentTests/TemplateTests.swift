@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Intent
+import Intent
 
 private let roomsYAML = """
 slots:

@@ -122,6 +122,9 @@ struct CompiledIntents: Sendable {
         let id: Int
         let to: Int
         let slotName: String
+        /// A word right before or after a free-text slot: the slot could swallow anything, so
+        /// the word is what anchors the match and dropping it costs a full deletion.
+        var anchor = false
     }
     struct CompiledTemplate: Sendable {
         let arcs: [[Arc]]
@@ -129,6 +132,7 @@ struct CompiledIntents: Sendable {
     }
 
     var words: [String] = []
+    var preparedWords: [WordSimilarity.Prepared] = []
     var definitions: [SlotDefinition] = []
     /// `templates[intent][template]`.
     var templates: [[CompiledTemplate]] = []
@@ -153,9 +157,25 @@ struct CompiledIntents: Sendable {
                         }
                     }
                 }
-                list.append(CompiledTemplate(arcs: arcs, accept: template.accept))
+                list.append(CompiledTemplate(arcs: Self.markAnchors(arcs, definitions), accept: template.accept))
             }
             templates.append(list)
+        }
+        preparedWords = words.map(WordSimilarity.Prepared.init)
+    }
+
+    static func markAnchors(_ arcs: [[Arc]], _ definitions: [SlotDefinition]) -> [[Arc]] {
+        func isText(_ a: Arc) -> Bool {
+            guard a.kind == .slot, case .text = definitions[a.id].type else { return false }
+            return true
+        }
+        let afterText = Set(arcs.flatMap { $0.filter(isText).map(\.to) })
+        return arcs.enumerated().map { node, list in
+            list.map { arc in
+                var a = arc
+                if a.kind == .word && (afterText.contains(node) || arcs[a.to].contains(where: isText)) { a.anchor = true }
+                return a
+            }
         }
     }
 }
@@ -172,6 +192,7 @@ struct Scratch {
     var slotState: [UInt8]
     var slotFills: [SlotFill?]
     let isFunctionWord: [Bool]
+    let preparedTokens: [WordSimilarity.Prepared]
     var listWordCosts: [String: [Double]] = [:]
 
     struct SlotFill { let cost: Double; let value: SlotValue }
@@ -188,10 +209,11 @@ struct Scratch {
         slotState = [UInt8](repeating: 0, count: slots)
         slotFills = [SlotFill?](repeating: nil, count: slots)
         isFunctionWord = tokens.map { Self.functionWords.contains($0) }
+        preparedTokens = tokens.map(WordSimilarity.Prepared.init)
     }
 
-    static func substitution(_ w: String, _ t: String, _ options: RecognizerOptions) -> Double {
-        if t == w { return 0 }
+    static func substitution(_ w: WordSimilarity.Prepared, _ t: WordSimilarity.Prepared, _ options: RecognizerOptions) -> Double {
+        if t.word == w.word { return 0 }
         let sim = WordSimilarity.similarity(w, t)
         return sim >= 0.6 ? options.substitutionCost * (1 - sim) : options.substitutionCost
     }
@@ -201,7 +223,7 @@ struct Scratch {
         let k = id * n + j
         let cached = wordCostTable[k]
         if cached >= 0 { return cached }
-        let c = Self.substitution(compiled.words[id], tokens[j], options)
+        let c = Self.substitution(compiled.preparedWords[id], preparedTokens[j], options)
         wordCostTable[k] = c
         return c
     }
@@ -209,7 +231,8 @@ struct Scratch {
     /// Cost of reading input token `j` as a value-list word `w`.
     mutating func listWordCost(_ w: String, _ j: Int) -> Double {
         if let row = listWordCosts[w] { return row[j] }
-        let row = tokens.map { Self.substitution(w, $0, options) }
+        let prepared = WordSimilarity.Prepared(w)
+        let row = preparedTokens.map { Self.substitution(prepared, $0, options) }
         listWordCosts[w] = row
         return row[j]
     }
@@ -320,7 +343,7 @@ struct Scratch {
                     case .empty:
                         relax(j, here)
                     case .word:
-                        relax(j, here + deletion(compiled.words[arc.id]))
+                        relax(j, here + (arc.anchor ? options.deletionCost : deletion(compiled.words[arc.id])))
                         if j < n { relax(j + 1, here + wordCost(arc.id, j)) }
                     case .slot:
                         let limit = min(n, j + compiled.definitions[arc.id].maxWords)

@@ -25,6 +25,12 @@ public struct Normalizer: Sendable {
         "mins": ["minutes"], "min": ["minutes"], "secs": ["seconds"], "sec": ["seconds"], "hrs": ["hours"], "hr": ["hours"],
     ]
 
+    /// Words whose "'s" is "is" rather than a possessive.
+    static let contractedIs: Set<String> = [
+        "time", "long", "timer", "alarm", "volume", "weather", "date", "day", "this", "what", "how", "where", "who", "when",
+        "why", "he", "she", "it", "that", "there", "here", "everything", "nothing", "something", "one", "which",
+    ]
+
     /// Filler phrases dropped at the start of an utterance (longest first is not needed: we loop).
     static let leadingFillers: [[String]] = [
         ["hey", "hark"], ["ok", "hark"], ["hi", "hark"], ["hark"], ["hey"], ["ok"], ["so"], ["um"], ["uh"], ["oh"],
@@ -103,7 +109,12 @@ public struct Normalizer: Sendable {
         var w = raw.trimmingCharacters(in: CharacterSet(charactersIn: ".,:;'`\"?!()"))
         if w.isEmpty { return [] }
         if let expanded = Self.contractions[w] { return expanded }
-        if w.hasSuffix("'s") { w = String(w.dropLast(2)) + "s" }
+        if w.hasSuffix("'s") {
+            let stem = String(w.dropLast(2))
+            // "how long's left", "the timer's done": a contracted "is"; otherwise a possessive.
+            if Self.contractedIs.contains(stem) { return [stem, "is"] }
+            w = stem + "s"
+        }
         // Inside a word only digits may keep '.' and ':' ("7:30", "2.5"); apostrophes go.
         let digitsOnly = w.allSatisfy { $0.isNumber || $0 == "." || $0 == ":" }
         if !digitsOnly {

@@ -81,15 +81,37 @@ public enum WordSimilarity {
         return map
     }()
 
+    /// A word prepared for repeated comparisons: its letters and phonetic key as arrays.
+    struct Prepared: Sendable {
+        let word: String
+        let chars: [Character]
+        let key: [Character]
+        let homophoneGroup: Int?
+        let isNumeric: Bool
+        init(_ word: String) {
+            self.word = word
+            chars = Array(word)
+            key = Array(WordSimilarity.phoneticKey(word))
+            homophoneGroup = WordSimilarity.homophoneOf[word]
+            isNumeric = word.first?.isNumber == true
+        }
+    }
+
     /// Similarity in [0, 1]: 1 for equal words, about 0.8 for "time"/"timer" or "of"/"off".
     public static func similarity(_ a: String, _ b: String) -> Double {
-        if a == b { return 1 }
-        if let ga = homophoneOf[a], ga == homophoneOf[b] { return 0.9 }
-        let ca = Array(a), cb = Array(b)
+        similarity(Prepared(a), Prepared(b))
+    }
+
+    static func similarity(_ a: Prepared, _ b: Prepared) -> Double {
+        if a.word == b.word { return 1 }
+        if let ga = a.homophoneGroup, ga == b.homophoneGroup { return 0.9 }
+        let ca = a.chars, cb = b.chars
+        // Words of very different length cannot reach the 0.6 that makes a substitution cheap.
+        if min(ca.count, cb.count) * 3 < max(ca.count, cb.count) { return 0 }
         let charSim = 1 - Double(editDistance(ca, cb)) / Double(max(ca.count, cb.count))
         // Digits and number words never sound alike through this key; compare spelling only.
-        if a.first?.isNumber == true || b.first?.isNumber == true { return charSim * 0.5 }
-        let ka = Array(phoneticKey(a)), kb = Array(phoneticKey(b))
+        if a.isNumeric || b.isNumeric { return charSim * 0.5 }
+        let ka = a.key, kb = b.key
         let phonSim = ka.isEmpty && kb.isEmpty ? 1 : 1 - Double(editDistance(ka, kb)) / Double(max(ka.count, kb.count, 1))
         return 0.5 * charSim + 0.5 * phonSim
     }

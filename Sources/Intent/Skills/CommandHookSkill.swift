@@ -44,7 +44,7 @@ public struct CommandHookSkill: Skill {
     }
 
     /// Runs `/bin/sh -c command`; output goes to a temporary file so a stuck grandchild holding
-    /// a pipe cannot block us. Terminates (then kills) the shell at the timeout.
+    /// a pipe cannot block us. At the timeout the process group gets SIGTERM, then SIGKILL.
     static func run(_ command: String, environment: [String: String], timeout: TimeInterval) async throws -> (status: Int32, output: String) {
         let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("hark-hook-\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: outURL.path, contents: nil) else {
@@ -60,20 +60,30 @@ public struct CommandHookSkill: Skill {
         process.standardOutput = out
         process.standardError = out
         process.standardInput = FileHandle.nullDevice
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         do { try process.run() } catch {
             throw IntentError.hookFailed(command: command, reason: "cannot start /bin/sh: \(error.localizedDescription)")
         }
-        let deadline = Date() + timeout
-        while process.isRunning && Date() < deadline { try? await Task.sleep(nanoseconds: 10_000_000) }
-        if process.isRunning {
-            process.terminate()
-            let grace = Date() + 0.5
-            while process.isRunning && Date() < grace { try? await Task.sleep(nanoseconds: 10_000_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            throw IntentError.hookFailed(command: command, reason: "timed out after \(SlotValue.format(timeout)) s")
+        // Wait on a dispatch thread, not the cooperative pool, so a busy pool cannot delay the kill.
+        let pid = process.processIdentifier
+        let timedOut: Bool = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                guard exited.wait(timeout: .now() + timeout) == .timedOut else { continuation.resume(returning: false); return }
+                // Foundation starts the shell as a process-group leader; signal the whole group so
+                // children the shell started (sleep, curl...) die with it. SIGTERM first, then SIGKILL.
+                let group = getpgid(pid) == pid ? -pid : pid
+                kill(group, SIGTERM)
+                if exited.wait(timeout: .now() + 0.3) == .timedOut {
+                    kill(group, SIGKILL)
+                    kill(pid, SIGKILL)
+                    exited.wait()
+                }
+                continuation.resume(returning: true)
+            }
         }
         process.waitUntilExit()
+        if timedOut { throw IntentError.hookFailed(command: command, reason: "timed out after \(SlotValue.format(timeout)) s") }
         let data = (try? Data(contentsOf: outURL)) ?? Data()
         let output = String(decoding: data.prefix(64 * 1024), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return (process.terminationStatus, output)

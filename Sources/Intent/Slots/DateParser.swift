@@ -13,9 +13,9 @@ public enum DateParser {
         if t.first == "on" { t.removeFirst() }
         guard !t.isEmpty else { return nil }
         switch t {
-        case ["today"]: return .relativeDays(0)
-        case ["tomorrow"]: return .relativeDays(1)
-        case ["yesterday"]: return .relativeDays(-1)
+        case ["today"], ["todays"]: return .relativeDays(0)
+        case ["tomorrow"], ["tomorrows"]: return .relativeDays(1)
+        case ["yesterday"], ["yesterdays"]: return .relativeDays(-1)
         case ["the", "day", "after", "tomorrow"], ["day", "after", "tomorrow"]: return .relativeDays(2)
         case ["the", "day", "before", "yesterday"], ["day", "before", "yesterday"]: return .relativeDays(-2)
         case ["next", "week"], ["in", "a", "week"], ["a", "week", "from", "today"]: return .relativeDays(7)

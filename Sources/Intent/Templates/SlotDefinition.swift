@@ -30,7 +30,7 @@ public struct SlotDefinition: Sendable, Equatable {
     public init(key: String, type: SlotType) { self.key = key; self.type = type }
 
     /// Types usable without a declaration, by name.
-    static let builtInTypes: [String: SlotType] = [
+    public static let builtInTypes: [String: SlotType] = [
         "number": .decimal(nil), "decimal": .decimal(nil), "integer": .integer(nil),
         "duration": .duration, "time": .timeOfDay, "date": .date,
         "text": .text(maxWords: nil), "message": .text(maxWords: nil), "expression": .expression,

@@ -49,6 +49,13 @@ public struct Template: Sendable {
         return names
     }
 
+    /// The slots this template can fill, by slot name.
+    public var slotDefinitions: [String: SlotDefinition] {
+        var out: [String: SlotDefinition] = [:]
+        for list in arcs { for a in list { if case let .slot(name, d) = a.edge { out[name] = d } } }
+        return out
+    }
+
     /// Literal words of the template.
     public var words: Set<String> {
         var words = Set<String>()
