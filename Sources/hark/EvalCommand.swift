@@ -7,7 +7,7 @@ struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Measure accuracy on a labelled manifest.",
-        subcommands: [EvalASRCommand.self]
+        subcommands: [EvalASRCommand.self, EvalIntent.self]
     )
 }
 

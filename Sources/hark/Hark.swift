@@ -14,14 +14,14 @@ struct Hark: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            ModelsCommand.self,
             TranscribeCommand.self,
-            IntentCommand.self,
             AskCommand.self,
+            IntentCommand.self,
+            EvalCommand.self,
             DevicesCommand.self,
             RecordCommand.self,
             PlayCommand.self,
-            EvalCommand.self,
+            ModelsCommand.self,
         ]
     )
 }
