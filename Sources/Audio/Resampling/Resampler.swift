@@ -57,8 +57,9 @@ public final class Resampler {
     public static let maxUpsamplingFactor = 16
     /// Largest accepted input/output rate ratio (16 kHz from 4.096 MHz).
     public static let maxDownsamplingFactor = 256
-    /// Largest filter table, in taps (64 MiB of Float).
-    static let maxTableSize = 16 << 20
+    /// Largest filter table, in taps (16 MiB of Float, well under a second to build). Odd rates
+    /// up to about 190 kHz fit; stranger ones throw.
+    static let maxTableSize = 4 << 20
 
     // Streaming state.
     /// Input samples from absolute index `bufferStart`; starts with `leading - 1` zeros.
