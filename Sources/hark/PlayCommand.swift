@@ -33,6 +33,11 @@ struct PlayCommand: ParsableCommand {
     func run() throws {
         let clip = try AudioClip.load(input, sampleRate: nil)
         let config = try alsaConfig.map { try ALSAConfiguration(contentsOf: URL(fileURLWithPath: $0)) }
-        try AudioPlayback.play(clip, device: try chooseDevice(device, configuration: config), configuration: config)
+        let device = try chooseDevice(device, configuration: config)
+        let playback = try explainingMissingHardware {
+            try AudioPlayback(device: device, sampleRate: clip.sampleRate, channels: 1, configuration: config)
+        }
+        try playback.write(clip.samples)
+        try playback.drain()
     }
 }

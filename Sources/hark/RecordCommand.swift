@@ -55,7 +55,9 @@ struct RecordCommand: ParsableCommand {
     func run() throws {
         let config = try alsaConfig.map { try ALSAConfiguration(contentsOf: URL(fileURLWithPath: $0)) }
         let device = try chooseDevice(device, configuration: config)
-        let capture = try AudioCapture(device: device, sampleRate: rate, configuration: config)
+        let capture = try explainingMissingHardware {
+            try AudioCapture(device: device, sampleRate: rate, configuration: config)
+        }
         let limit = seconds.map { Int(($0 * Double(rate)).rounded()) }
         let interrupt = InterruptFlag()
         var samples: [Float] = []
@@ -83,6 +85,17 @@ func chooseDevice(_ requested: String?, configuration: ALSAConfiguration?) throw
     if names.contains("default") { return "default" }
     throw AudioCommandError(description:
         "\(configuration.source) defines several devices (\(names.joined(separator: ", "))); choose one with --device.")
+}
+
+/// Runs `open`; when it fails with `deviceUnavailable` on a machine without sound cards, says so
+/// (the usual reason `default` does not exist).
+func explainingMissingHardware<T>(_ open: () throws -> T) throws -> T {
+    do {
+        return try open()
+    } catch let error as AudioError {
+        guard case .deviceUnavailable = error, (try? AudioDevices.soundCards().isEmpty) == true else { throw error }
+        throw AudioCommandError(description: "\(error) (This machine has no sound card at all.)")
+    }
 }
 
 /// A usage problem found after parsing (so ArgumentParser's usage text would not help).

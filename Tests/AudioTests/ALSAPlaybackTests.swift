@@ -44,6 +44,12 @@ func filePlaybackConfiguration(output: URL) throws -> ALSAConfiguration {
         #expect(try Data(contentsOf: out) == rawS16(samples))
     }
 
+    @Test func invalidArgumentsThrowBeforeOpening() {
+        #expect(throws: AudioError.self) { try AudioPlayback(device: "null", sampleRate: 0) }
+        #expect(throws: AudioError.self) { try AudioPlayback(device: "null", channels: 0) }
+        #expect(throws: AudioError.self) { try AudioPlayback(device: "null", periodFrames: -5) }
+    }
+
     @Test func unknownPlaybackDeviceThrowsAClearError() {
         #expect {
             try AudioPlayback(device: "hw:7,3")

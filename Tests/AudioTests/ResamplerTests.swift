@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HarkTestSupport
 @testable import Audio
 
 private func sine(frequency: Double, rate: Int, seconds: Double, amplitude: Double = 0.5) -> [Float] {
@@ -117,6 +118,21 @@ private func decibels(_ ratio: Double) -> Double { 20 * log10(ratio) }
         // DC passes at unit gain.
         let dc = try Resampler.resample([Float](repeating: 0.25, count: 4410), from: 44_100, to: 16_000)
         #expect(dc[200..<1400].allSatisfy { abs($0 - 0.25) < 1e-5 })
+    }
+
+    @Test func absurdRatesThrowInsteadOfAllocating() throws {
+        #expect(throws: AudioError.self) { try Resampler(inputRate: 1, outputRate: 16_000) }
+        #expect(throws: AudioError.self) { try Resampler(inputRate: 2_147_483_647, outputRate: 16_000) }
+        #expect(throws: AudioError.self) { try Resampler(inputRate: 4_000_001, outputRate: 16_000) }  // odd ratio: table too big
+        _ = try Resampler(inputRate: 1000, outputRate: 16_000)
+        _ = try Resampler(inputRate: 768_000, outputRate: 16_000)
+        // A WAV header claiming 3 Hz loads as an error, not as 5000x the memory.
+        var builder = WAVBuilder()
+        builder.sampleRate = 3
+        let dir = try TemporaryDirectory()
+        try Data(builder.build(samples: [0.5, 0.25])).write(to: dir.file("slow.wav"))
+        #expect(throws: AudioError.self) { try AudioClip.load(dir.file("slow.wav").path) }
+        #expect(try AudioClip.load(dir.file("slow.wav").path, sampleRate: nil).samples == [0.5, 0.25])
     }
 
     @Test func invalidRatesThrow() {

@@ -65,6 +65,7 @@ public final class AudioCapture: @unchecked Sendable {
     /// each decoder and the conversion path through the file plugin.
     init(device: String, sampleRate: Int, channels: Int, periodFrames: Int, configuration: ALSAConfiguration?,
          sampleFormats: [String]?, deviceRate: Int? = nil, deviceChannels: Int? = nil) throws {
+        try PCMHandle.validate(sampleRate: sampleRate, channels: channels, periodFrames: periodFrames)
         let rate = deviceRate ?? sampleRate
         let handle = try PCMHandle(device: device, stream: SND_PCM_STREAM_CAPTURE, sampleRate: rate,
                                    channels: deviceChannels ?? channels,

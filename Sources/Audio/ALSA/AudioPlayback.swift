@@ -45,6 +45,7 @@ public final class AudioPlayback: @unchecked Sendable {
     /// writes (tests use them to exercise the conversion path through the file plugin).
     init(device: String, sampleRate: Int, channels: Int, periodFrames: Int, configuration: ALSAConfiguration?,
          deviceRate: Int?, deviceChannels: Int?) throws {
+        try PCMHandle.validate(sampleRate: sampleRate, channels: channels, periodFrames: periodFrames)
         let rate = deviceRate ?? sampleRate
         let handle = try PCMHandle(device: device, stream: SND_PCM_STREAM_PLAYBACK, sampleRate: rate,
                                    channels: deviceChannels ?? channels,

@@ -34,15 +34,7 @@ final class PCMHandle {
     init(device: String, stream: snd_pcm_stream_t, sampleRate: Int, channels: Int, periodFrames: Int,
          configuration: ALSAConfiguration?, sampleFormats: [String]? = nil) throws {
         _ = ALSA.setUp
-        guard sampleRate > 0 else {
-            throw AudioError.invalidArgument(name: "sample rate", value: String(sampleRate), reason: "it must be positive")
-        }
-        guard channels > 0 else {
-            throw AudioError.invalidArgument(name: "channel count", value: String(channels), reason: "it must be positive")
-        }
-        guard periodFrames > 0 else {
-            throw AudioError.invalidArgument(name: "period", value: "\(periodFrames) frames", reason: "it must be positive")
-        }
+        try PCMHandle.validate(sampleRate: sampleRate, channels: channels, periodFrames: periodFrames)
         self.device = device
         self.configuration = configuration
         var handle: OpaquePointer?
@@ -68,6 +60,19 @@ final class PCMHandle {
     }
 
     deinit { snd_pcm_close(pcm) }
+
+    /// Rejects non-positive rates, channel counts and periods before any ALSA call.
+    static func validate(sampleRate: Int, channels: Int, periodFrames: Int) throws {
+        guard sampleRate > 0 else {
+            throw AudioError.invalidArgument(name: "sample rate", value: String(sampleRate), reason: "it must be positive")
+        }
+        guard channels > 0 else {
+            throw AudioError.invalidArgument(name: "channel count", value: String(channels), reason: "it must be positive")
+        }
+        guard periodFrames > 0 else {
+            throw AudioError.invalidArgument(name: "period", value: "\(periodFrames) frames", reason: "it must be positive")
+        }
+    }
 
     private static func negotiate(_ pcm: OpaquePointer, device: String, formats: [(format: snd_pcm_format_t, name: String, bytes: Int)],
                                   sampleRate: Int, channels: Int, periodFrames: Int) throws -> (PCMFormat, Int) {

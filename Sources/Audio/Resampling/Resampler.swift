@@ -53,6 +53,13 @@ public final class Resampler {
     let taps: [Float]
 
     static let maxPhases = 4096
+    /// Largest accepted output/input rate ratio (16 kHz from 1 kHz).
+    public static let maxUpsamplingFactor = 16
+    /// Largest accepted input/output rate ratio (16 kHz from 4.096 MHz).
+    public static let maxDownsamplingFactor = 256
+    /// Largest filter table, in taps (16 MiB of Float, well under a second to build). Odd rates
+    /// up to about 190 kHz fit; stranger ones throw.
+    static let maxTableSize = 4 << 20
 
     // Streaming state.
     /// Input samples from absolute index `bufferStart`; starts with `leading - 1` zeros.
@@ -62,8 +69,9 @@ public final class Resampler {
     private var inputCount = 0
     private var outputCount = 0
 
-    /// - Throws: `AudioError.invalidArgument` for a non-positive rate or an option outside
-    ///   0 < passbandEdge < stopbandEdge and attenuation below 20 dB.
+    /// - Throws: `AudioError.invalidArgument` for a non-positive rate, a ratio beyond
+    ///   `maxUpsamplingFactor`/`maxDownsamplingFactor` or needing an oversized filter table, or
+    ///   options outside 0 < passbandEdge < stopbandEdge <= 2 and attenuation >= 20 dB.
     public init(inputRate: Int, outputRate: Int, options: ResamplerOptions = .default) throws {
         guard inputRate > 0 else {
             throw AudioError.invalidArgument(name: "input sample rate", value: String(inputRate), reason: "it must be positive")
@@ -75,6 +83,18 @@ public final class Resampler {
               options.stopbandEdge <= 2, options.stopbandAttenuationDB >= 20 else {
             throw AudioError.invalidArgument(name: "resampler options", value: "\(options)",
                                              reason: "need 0 < passbandEdge < stopbandEdge <= 2 and attenuation >= 20 dB")
+        }
+        // Bound the work and memory a header can demand: a 1 Hz or 2 GHz "WAV" must not make
+        // us allocate gigabytes of output or filter taps.
+        guard outputRate <= inputRate * Resampler.maxUpsamplingFactor else {
+            throw AudioError.invalidArgument(
+                name: "input sample rate", value: "\(inputRate) Hz",
+                reason: "resampling to \(outputRate) Hz would upsample more than \(Resampler.maxUpsamplingFactor)x")
+        }
+        guard inputRate <= outputRate * Resampler.maxDownsamplingFactor else {
+            throw AudioError.invalidArgument(
+                name: "input sample rate", value: "\(inputRate) Hz",
+                reason: "resampling to \(outputRate) Hz would downsample more than \(Resampler.maxDownsamplingFactor)x")
         }
         self.inputRate = inputRate
         self.outputRate = outputRate
@@ -98,6 +118,11 @@ public final class Resampler {
         leading = Int(halfWidth.rounded(.up))
         let span = 2 * leading
         tapsPerPhase = (span + 7) / 8 * 8
+        guard phaseCount * tapsPerPhase <= Resampler.maxTableSize else {
+            throw AudioError.invalidArgument(
+                name: "sample rate pair", value: "\(inputRate) -> \(outputRate) Hz",
+                reason: "the filter would need \(phaseCount * tapsPerPhase) taps; use rates with a simpler ratio")
+        }
         var table = [Float](repeating: 0, count: phaseCount * tapsPerPhase)
         let i0Beta = Resampler.besselI0(beta)
         for p in 0..<phaseCount {
