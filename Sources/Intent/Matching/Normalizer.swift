@@ -41,7 +41,7 @@ public struct Normalizer: Sendable {
     /// Fillers dropped anywhere.
     static let anywhereFillers: Set<String> = ["please", "um", "uh", "umm", "uhh", "er", "erm", "hmm"]
     /// Fillers dropped at the end.
-    static let trailingFillers: [[String]] = [["please"], ["thanks"], ["thank", "you"], ["for", "me"], ["hark"]]
+    static let trailingFillers: [[String]] = [["please"], ["thanks"], ["thank", "you"], ["for", "me"], ["to", "me"], ["hark"]]
 
     /// Normalised word tokens of `text`.
     /// - Parameter removeFillers: false for template literals, true for user input.
