@@ -69,7 +69,11 @@ public struct IntentSet: Sendable {
     /// Built-in intents, then every `*.yaml` in the user directory (sorted by name), then `extraFiles`.
     public static func standard(extraFiles: [URL] = [], userDirectory: URL? = IntentSet.userDirectory()) throws -> IntentSet {
         var set = try builtIn()
-        if let dir = userDirectory, let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) {
+        var isDirectory: ObjCBool = false
+        if let dir = userDirectory, FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: dir.path) }
+            catch { throw IntentError.unreadableFile(path: dir.path, reason: (error as NSError).localizedDescription) }
             for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
                 set = set.merging(try load(file: dir.appendingPathComponent(name)))
             }
