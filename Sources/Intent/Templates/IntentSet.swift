@@ -50,9 +50,10 @@ public struct IntentSet: Sendable {
     static func builtInURL() throws -> URL {
         // Next to the executable first (an installed `hark` with its resource bundle), then
         // SwiftPM's accessor, which also knows the build folder.
-        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
-        let beside = exe.appendingPathComponent("Hark_Intent.resources/en.yaml")
-        if FileManager.default.fileExists(atPath: beside.path) { return beside }
+        if let exe = Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent() {
+            let beside = exe.appendingPathComponent("Hark_Intent.resources/en.yaml")
+            if FileManager.default.fileExists(atPath: beside.path) { return beside }
+        }
         guard let url = Bundle.module.url(forResource: "en", withExtension: "yaml") else {
             throw IntentError.unreadableFile(path: "en.yaml", reason: "the built-in intent file is missing from the resource bundle")
         }
