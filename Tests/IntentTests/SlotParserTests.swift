@@ -128,7 +128,7 @@ struct ExpressionParserTests {
         ("15 percent of 80", 12), ("15 % of 80", 12), ("7 plus 8", 15), ("100 divided by 4", 25), ("2 to the power of 10", 1024),
         ("9 squared", 81), ("three cubed", 27), ("1000 minus 1", 999), ("two plus two times three", 8), ("10 minus 2 minus 3", 5),
         ("add 5 and 7", 12), ("subtract 3 from 10", 7), ("multiply 6 by 7", 42), ("divide 10 by 4", 2.5), ("18 over 3", 6),
-        ("12 x 12", 144), ("cube root of 27", 3), ("half of 90", 45), ("minus five plus 8", 3), ("3.5 times 2", 7),
+        ("12 x 12", 144), ("twelve time fourteen", 168), ("square route of 81", 9), ("cube root of 27", 3), ("half of 90", 45), ("minus five plus 8", 3), ("3.5 times 2", 7),
         ("one hundred and five minus five", 100), ("17 mod 5", 2), ("two and a half times four", 10), ("5 + 3", 8), ("10 ÷ 4", 2.5),
     ])
     func evaluates(_ text: String, _ expected: Double) throws {
@@ -149,7 +149,7 @@ struct ExpressionParserTests {
 struct NormalizerTests {
     @Test(arguments: [
         ("What's the time?", "what is the time"), ("Hey Hark, could you set a timer please", "set a timer"),
-        ("TURN OFF the lights!", "turn off the lights"), ("it's 7pm", "it is 7 pm"), ("15% of 80", "15 percent of 80"),
+        ("TURN OFF the lights!", "turn off the lights"), ("it's 7pm", "it is 7 pm"), ("15% of 80", "15 percent of 80"), ("15 per cent of 80", "15 percent of 80"),
         ("5+3", "5 plus 3"), ("1,000", "1000"), ("twenty-five", "twenty five"), ("set a timer for 5 mins, thanks", "set a timer for 5 minutes"),
         ("um, uh, what time is it", "what time is it"), ("7:30 a.m.", "7:30 am"), ("don't let me forget", "do not let me forget"),
         ("today’s date", "todays date"), ("10/4", "10 divided by 4"), ("-5 plus 3", "minus 5 plus 3"), ("", ""), ("!!!", ""),

@@ -167,6 +167,14 @@ struct IntentFileErrorTests {
         #expect(IntentRecognizer(intents: set).recognize("make me a coffee").intent?.name == "Coffee")
         #expect(set.names.contains("SetTimer"))
         #expect(IntentSet.userDirectory(environment: ["XDG_CONFIG_HOME": "/x"]).path == "/x/hark/intents")
+        // A broken user file stops loading with its name and line, rather than being skipped.
+        try "intents:\n  Broken: [\"(oops\"]\n".write(to: dir.appendingPathComponent("zz.yaml"), atomically: true, encoding: .utf8)
+        do {
+            _ = try IntentSet.standard(userDirectory: dir)
+            Issue.record("broken file accepted")
+        } catch let error as IntentError {
+            #expect(error.description.contains("zz.yaml:2") && error.description.contains("(oops"))
+        }
     }
 }
 

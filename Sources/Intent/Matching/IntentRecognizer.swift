@@ -51,6 +51,9 @@ public struct RecognizerOptions: Sendable, Codable, Equatable {
     public var functionWordCost: Double = 0.6
     /// Cost of replacing a template word by an unrelated input word.
     public var substitutionCost: Double = 1.5
+    /// Cost of dropping a word next to a free-text slot (the slot could swallow anything, so
+    /// that word is what anchors the match: "turn off the oven" is not a timer named "oven").
+    public var anchorDeletionCost: Double = 2.0
     /// Words per utterance considered; longer inputs are rejected.
     public var maxWords: Int = 48
     /// Cost per word of a free-text slot, so typed slots win when both fit.
@@ -343,7 +346,7 @@ struct Scratch {
                     case .empty:
                         relax(j, here)
                     case .word:
-                        relax(j, here + (arc.anchor ? options.deletionCost : deletion(compiled.words[arc.id])))
+                        relax(j, here + (arc.anchor ? options.anchorDeletionCost : deletion(compiled.words[arc.id])))
                         if j < n { relax(j + 1, here + wordCost(arc.id, j)) }
                     case .slot:
                         let limit = min(n, j + compiled.definitions[arc.id].maxWords)

@@ -41,7 +41,7 @@ public struct Normalizer: Sendable {
     /// Fillers dropped anywhere.
     static let anywhereFillers: Set<String> = ["please", "um", "uh", "umm", "uhh", "er", "erm", "hmm"]
     /// Fillers dropped at the end.
-    static let trailingFillers: [[String]] = [["please"], ["thanks"], ["thank", "you"], ["for", "me"], ["hark"]]
+    static let trailingFillers: [[String]] = [["please"], ["thanks"], ["thank", "you"], ["for", "me"], ["to", "me"], ["hark"]]
 
     /// Normalised word tokens of `text`.
     /// - Parameter removeFillers: false for template literals, true for user input.
@@ -53,6 +53,7 @@ public struct Normalizer: Sendable {
         for raw in Self.splitSymbols(lowered).split(whereSeparator: { $0.isWhitespace }) {
             words.append(contentsOf: cleanWord(String(raw)))
         }
+        words = Self.joinSplitWords(words)
         guard removeFillers else { return words }
         words = words.filter { !Self.anywhereFillers.contains($0) }
         var changed = true
@@ -68,6 +69,21 @@ public struct Normalizer: Sendable {
             }
         }
         return words
+    }
+
+    /// Words a recognizer sometimes splits in two, joined back ("per cent" -> "percent").
+    static let splitWords: [(String, String, String)] = [("per", "cent", "percent")]
+
+    static func joinSplitWords(_ words: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < words.count {
+            if i + 1 < words.count, let join = splitWords.first(where: { $0.0 == words[i] && $0.1 == words[i + 1] }) {
+                out.append(join.2); i += 2; continue
+            }
+            out.append(words[i]); i += 1
+        }
+        return out
     }
 
     /// Puts spaces around symbols that stand for words so that "5+3" and "15%" split.

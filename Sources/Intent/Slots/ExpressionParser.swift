@@ -62,7 +62,8 @@ public enum ExpressionParser {
         mutating func term() -> Double? {
             guard var value = unary() else { return nil }
             while true {
-                if accept("times") || accept("multiplied", "by") || accept("x") || accept("into") {
+                // "time" is how recognizers often hear "times" between two numbers.
+                if accept("times") || accept("time") || accept("multiplied", "by") || accept("x") || accept("into") {
                     guard let r = unary() else { return nil }
                     value *= r; operators += 1
                 } else if accept("divided", "by") || accept("over") || accept("divide", "by") {
@@ -86,7 +87,8 @@ public enum ExpressionParser {
                 guard let v = unary() else { return nil }
                 return -v
             }
-            if accept("square", "root", "of") || accept("square", "root") || accept("root", "of") {
+            // "route" is a common mishearing of "root".
+            if accept("square", "root", "of") || accept("square", "root") || accept("root", "of") || accept("square", "route", "of") {
                 guard let v = unary() else { return nil }
                 operators += 1
                 return v.squareRoot()

@@ -50,9 +50,10 @@ public struct IntentSet: Sendable {
     static func builtInURL() throws -> URL {
         // Next to the executable first (an installed `hark` with its resource bundle), then
         // SwiftPM's accessor, which also knows the build folder.
-        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
-        let beside = exe.appendingPathComponent("Hark_Intent.resources/en.yaml")
-        if FileManager.default.fileExists(atPath: beside.path) { return beside }
+        if let exe = Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent() {
+            let beside = exe.appendingPathComponent("Hark_Intent.resources/en.yaml")
+            if FileManager.default.fileExists(atPath: beside.path) { return beside }
+        }
         guard let url = Bundle.module.url(forResource: "en", withExtension: "yaml") else {
             throw IntentError.unreadableFile(path: "en.yaml", reason: "the built-in intent file is missing from the resource bundle")
         }
@@ -69,7 +70,11 @@ public struct IntentSet: Sendable {
     /// Built-in intents, then every `*.yaml` in the user directory (sorted by name), then `extraFiles`.
     public static func standard(extraFiles: [URL] = [], userDirectory: URL? = IntentSet.userDirectory()) throws -> IntentSet {
         var set = try builtIn()
-        if let dir = userDirectory, let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) {
+        var isDirectory: ObjCBool = false
+        if let dir = userDirectory, FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: dir.path) }
+            catch { throw IntentError.unreadableFile(path: dir.path, reason: (error as NSError).localizedDescription) }
             for name in names.sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
                 set = set.merging(try load(file: dir.appendingPathComponent(name)))
             }
