@@ -252,7 +252,7 @@ struct CommandHookTests {
             command: "printf 'on:%s:%s' \\"$HARK_SLOT_ROOM\\" \\"$HARK_INTENT\\""
           Slow:
             templates: ["be slow"]
-            command: "sleep 30"
+            command: "sleep 120"
             timeout: 0.3
           Failing:
             templates: ["fail now please"]
@@ -279,8 +279,9 @@ struct CommandHookTests {
         let start = Date()
         let reply = await SkillRouter(intents: intents).run(parsed("Slow", text: "be slow"), context: context(dir))
         #expect(!reply.succeeded && reply.text.contains("timed out"))
-        // Killed long before the 30 s sleep ends (generous bound: the test machine is shared).
-        #expect(Date().timeIntervalSince(start) < 15)
+        // Killed long before the 120 s sleep ends. The bound is loose on purpose: in a full
+        // `swift test` run, model tests can keep this task off the (2-thread) pool for a minute.
+        #expect(Date().timeIntervalSince(start) < 100)
     }
 
     @Test func failingCommandIsReported() async throws {
