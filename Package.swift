@@ -25,11 +25,12 @@ let package = Package(
         .systemLibrary(name: "CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Hot kernels with per-CPU paths chosen at run time (portable binaries, ARM64 builds too).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
         .target(name: "Audio", dependencies: ["CALSA"]),
-        .target(name: "ASR", dependencies: ["CFFTW", "COpenBLAS", "CKernels"]),
+        .target(name: "ASR", dependencies: ["CFFTW", "COpenBLAS", "CKernels", "CZlib"]),
         .target(name: "Intent", dependencies: ["CALSA", .product(name: "Yams", package: "Yams")]),
         .target(name: "LLM", dependencies: ["CKernels", "COpenBLAS"]),
         .target(name: "Assistant", dependencies: [

@@ -4,6 +4,7 @@ import Foundation
 // Each area registers one entry here and lives in its own file.
 let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("mel", benchMel),
+    ("asr", benchASR),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

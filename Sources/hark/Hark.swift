@@ -15,6 +15,7 @@ struct Hark: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             EvalCommand.self,
+            TranscribeCommand.self,
         ]
     )
 }

@@ -1,0 +1,177 @@
+import Foundation
+
+/// The outcome of decoding one 30 s window once (one temperature).
+public struct WindowDecoding: Sendable, Equatable {
+    /// Generated tokens, without the prompt and without the final end of text.
+    public var tokens: [Int]
+    /// Sum of the chosen tokens' log-probabilities, end of text included.
+    public var sumLogProb: Float
+    /// `sumLogProb / tokens.count`: CTranslate2's length-normalised score.
+    public var score: Float { sumLogProb / Float(max(tokens.count, 1)) }
+    /// `sumLogProb / (tokens.count + 1)`, as faster-whisper reports it.
+    public var avgLogProb: Float { sumLogProb / Float(tokens.count + 1) }
+    /// Probability of the no-speech token at the start-of-transcript position.
+    public var noSpeechProb: Float
+    public var temperature: Float
+}
+
+/// How one window is decoded.
+public struct WindowDecodingOptions: Sendable {
+    public var beamSize: Int
+    public var patience: Float
+    /// 0 decodes greedily or by beam search; above 0 samples from softmax(logits / temperature).
+    public var temperature: Float
+    /// At most this many new tokens; nil means CTranslate2's min(448 / 2, 448 - prompt length).
+    public var maxNewTokens: Int?
+    public var filters: LogitFilters
+    /// Seed of the sampler (temperature > 0), for reproducible transcripts.
+    public var seed: UInt64
+
+    public init(beamSize: Int = 5, patience: Float = 1, temperature: Float = 0, maxNewTokens: Int? = nil,
+                filters: LogitFilters, seed: UInt64 = 0) {
+        self.beamSize = beamSize
+        self.patience = patience
+        self.temperature = temperature
+        self.maxNewTokens = maxNewTokens
+        self.filters = filters
+        self.seed = seed
+    }
+}
+
+/// Greedy, sampling and beam search over one window, following CTranslate2's `Whisper.generate`
+/// (`src/decoding.cc`: GreedySearch, BeamSearch with 2 x beam candidates per step and
+/// length-normalised final scores).
+public struct WindowDecoder {
+    public let session: DecoderSession
+    public let tokens: WhisperSpecialTokens
+
+    public init(session: DecoderSession, tokens: WhisperSpecialTokens) {
+        self.session = session
+        self.tokens = tokens
+    }
+
+    /// Decodes one window after `prompt` (for example `[sot]` or `[sot, notimestamps]`).
+    public func decode(prompt: [Int], options: WindowDecodingOptions) throws -> WindowDecoding {
+        let context = session.model.dimensions.textContext
+        let maxNew = options.maxNewTokens ?? min(context / 2, context - prompt.count)
+        guard maxNew > 0 else { throw ASRError.invalidInput(reason: "prompt of \(prompt.count) tokens leaves no room to decode") }
+        let sotIndex = prompt.lastIndex(of: tokens.startOfTranscript) ?? (prompt.count - 1)
+        session.reset(batch: 1)
+        let first = try session.forward([prompt], extraPosition: sotIndex)
+        let noSpeech = softmaxProbability(first.extra ?? first.last[0], at: tokens.noSpeech)
+        if options.temperature > 0 || options.beamSize <= 1 {
+            return try greedy(first: first.last[0], maxNew: maxNew, options: options, noSpeech: noSpeech)
+        }
+        return try beamSearch(first: first.last[0], maxNew: maxNew, options: options, noSpeech: noSpeech)
+    }
+
+    private func softmaxProbability(_ logits: [Float], at index: Int) -> Float {
+        guard index < logits.count else { return 0 }
+        return expf(logSoftmax(logits)[index])
+    }
+
+    private func greedy(first: [Float], maxNew: Int, options: WindowDecodingOptions, noSpeech: Float) throws -> WindowDecoding {
+        var rng = SplitMix64(seed: options.seed)
+        var logits = first
+        var generated: [Int] = []
+        var sum: Float = 0
+        for step in 0..<maxNew {
+            options.filters.apply(&logits, generated: generated)
+            let logProbs = logSoftmax(logits)
+            let next: Int
+            if options.temperature > 0 {
+                next = sample(logProbs, temperature: options.temperature, rng: &rng)
+            } else {
+                var best = 0
+                for i in 1..<logProbs.count where logProbs[i] > logProbs[best] { best = i }
+                next = best
+            }
+            sum += logProbs[next]
+            if next == tokens.endOfText { break }
+            generated.append(next)
+            if step == maxNew - 1 { break }
+            logits = try session.forward([[next]]).last[0]
+        }
+        return WindowDecoding(tokens: generated, sumLogProb: sum, noSpeechProb: noSpeech, temperature: options.temperature)
+    }
+
+    private func sample(_ logProbs: [Float], temperature: Float, rng: inout SplitMix64) -> Int {
+        let scaled = logSoftmax(logProbs.map { $0 / temperature })
+        var u = Float.random(in: 0..<1, using: &rng)
+        for (i, lp) in scaled.enumerated() where lp > -.infinity {
+            u -= expf(lp)
+            if u <= 0 { return i }
+        }
+        return scaled.indices.max(by: { scaled[$0] < scaled[$1] }) ?? tokens.endOfText
+    }
+
+    private func beamSearch(first: [Float], maxNew: Int, options: WindowDecodingOptions, noSpeech: Float) throws -> WindowDecoding {
+        let beam = options.beamSize
+        let candidatesPerStep = 2 * beam
+        let maxHypotheses = max(1, Int((Float(beam) * options.patience).rounded()))
+        // The first step expands the single prompt hypothesis (as CTranslate2 does).
+        var beams: [(tokens: [Int], score: Float)] = [([], 0)]
+        var beamLogits: [[Float]] = [first]
+        var finished: [(tokens: [Int], sum: Float)] = []
+        for step in 0..<maxNew {
+            var candidates: [(score: Float, beam: Int, token: Int)] = []
+            for (b, hypothesis) in beams.enumerated() {
+                var logits = beamLogits[b]
+                options.filters.apply(&logits, generated: hypothesis.tokens)
+                let logProbs = logSoftmax(logits)
+                // Keep this beam's best `candidatesPerStep` tokens (enough for the global top-k).
+                candidates += topK(logProbs, candidatesPerStep).map { (hypothesis.score + logProbs[$0], b, $0) }
+            }
+            candidates.sort { $0.score > $1.score }
+            candidates = Array(candidates.prefix(candidatesPerStep))
+            let isLastStep = step == maxNew - 1
+            var next: [(tokens: [Int], score: Float, source: Int, token: Int)] = []
+            var secondary = beam
+            for k in 0..<min(beam, candidates.count) {
+                var chosen = candidates[k]
+                if chosen.token == tokens.endOfText || isLastStep {
+                    let body = beams[chosen.beam].tokens + (chosen.token == tokens.endOfText ? [] : [chosen.token])
+                    finished.append((body, chosen.score))
+                    // Continue with the next candidate that does not end.
+                    while secondary < candidates.count {
+                        let candidate = candidates[secondary]
+                        secondary += 1
+                        if candidate.token != tokens.endOfText { chosen = candidate; break }
+                    }
+                    if chosen.token == tokens.endOfText { continue }
+                }
+                next.append((beams[chosen.beam].tokens + [chosen.token], chosen.score, chosen.beam, chosen.token))
+            }
+            if isLastStep || finished.count >= maxHypotheses || next.isEmpty { break }
+            if step == 0 {
+                session.expand(to: next.count)
+                session.reorder(next.map(\.source))
+            } else if next.count != session.batch {
+                session.select(next.map(\.source))
+            } else {
+                session.reorder(next.map(\.source))
+            }
+            beams = next.map { ($0.tokens, $0.score) }
+            beamLogits = try session.forward(next.map { [$0.token] }).last
+        }
+        guard let best = finished.max(by: { $0.sum / Float(max($0.tokens.count, 1)) < $1.sum / Float(max($1.tokens.count, 1)) }) else {
+            return WindowDecoding(tokens: [], sumLogProb: -.infinity, noSpeechProb: noSpeech, temperature: options.temperature)
+        }
+        return WindowDecoding(tokens: best.tokens, sumLogProb: best.sum, noSpeechProb: noSpeech, temperature: options.temperature)
+    }
+}
+
+/// Indices of the `k` largest values, largest first.
+func topK(_ values: [Float], _ k: Int) -> [Int] {
+    var best: [Int] = []
+    best.reserveCapacity(k + 1)
+    for (i, v) in values.enumerated() where v > -.infinity {
+        if best.count < k || v > values[best[best.count - 1]] {
+            var position = best.count
+            while position > 0 && values[best[position - 1]] < v { position -= 1 }
+            best.insert(i, at: position)
+            if best.count > k { best.removeLast() }
+        }
+    }
+    return best
+}

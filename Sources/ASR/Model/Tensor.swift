@@ -1,0 +1,105 @@
+import CKernels
+import COpenBLAS
+import Foundation
+
+/// A fixed-size float array with a stable address, freed in `deinit`. Weights use it read-only
+/// (and so are shared across threads); sessions use it for scratch and caches.
+final class FloatBuffer: @unchecked Sendable {
+    // @unchecked: weight buffers are written only during model loading, before being shared;
+    // scratch buffers belong to one session, which one task owns.
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    convenience init(_ values: [Float]) {
+        self.init(count: values.count)
+        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    deinit { pointer.deallocate() }
+
+    var constant: UnsafePointer<Float> { UnsafePointer(pointer) }
+}
+
+/// A dense layer y = x W^T + b with W stored [outputs, inputs] as CTranslate2 does.
+struct Linear: Sendable {
+    let weight: FloatBuffer
+    let bias: FloatBuffer?
+    let inputs: Int
+    let outputs: Int
+
+    init(weight: FloatBuffer, bias: FloatBuffer?, inputs: Int, outputs: Int) {
+        self.weight = weight
+        self.bias = bias
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+
+    init(_ file: CTranslate2ModelFile, _ prefix: String, inputs: Int, outputs: Int, bias hasBias: Bool = true) throws {
+        weight = FloatBuffer(try file.floats(prefix + "/weight", shape: [outputs, inputs]))
+        bias = hasBias ? FloatBuffer(try file.floats(prefix + "/bias", shape: [outputs])) : nil
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+
+    /// out[rows, outputs] = x[rows, inputs] W^T + b (x and out with row strides `xStride`, `outStride`).
+    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>,
+                        xStride: Int? = nil, outStride: Int? = nil) {
+        let ldx = xStride ?? inputs
+        let ldo = outStride ?? outputs
+        if let bias {
+            for r in 0..<rows { (out + r * ldo).update(from: bias.constant, count: outputs) }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
+                    1, x, Int32(ldx), weight.constant, Int32(inputs), bias == nil ? 0 : 1, out, Int32(ldo))
+    }
+}
+
+/// Layer normalisation over the last axis, epsilon 1e-5 as in Whisper.
+struct LayerNorm: Sendable {
+    let gamma: FloatBuffer
+    let beta: FloatBuffer
+    let dim: Int
+    static let epsilon: Float = 1e-5
+
+    init(_ file: CTranslate2ModelFile, _ prefix: String, dim: Int) throws {
+        gamma = FloatBuffer(try file.floats(prefix + "/gamma", shape: [dim]))
+        beta = FloatBuffer(try file.floats(prefix + "/beta", shape: [dim]))
+        self.dim = dim
+    }
+
+    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
+        hark_layer_norm(x, out, rows, dim, gamma.constant, beta.constant, Self.epsilon)
+    }
+}
+
+/// Scaled dot-product attention for every head, with an optional causal mask.
+/// Queries [queries, heads*headDim] (row stride `qStride`), keys/values [keys, heads*headDim];
+/// `causalStart` is the position of the first query (query i sees keys 0...causalStart+i).
+/// `scores` needs queries*keys floats.
+func multiHeadAttention(
+    q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>, kStride: Int,
+    v: UnsafePointer<Float>, vStride: Int, out: UnsafeMutablePointer<Float>, outStride: Int,
+    queries: Int, keys: Int, heads: Int, headDim: Int, causalStart: Int?,
+    scores: UnsafeMutablePointer<Float>, headWeights: ((Int, UnsafePointer<Float>) -> Void)? = nil
+) {
+    let scale = 1 / Float(headDim).squareRoot()
+    var valid: [Int32] = []
+    if let causalStart { valid = (0..<queries).map { Int32(min(keys, causalStart + $0 + 1)) } }
+    for head in 0..<heads {
+        let offset = head * headDim
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queries), Int32(keys), Int32(headDim),
+                    scale, q + offset, Int32(qStride), k + offset, Int32(kStride), 0, scores, Int32(keys))
+        valid.withUnsafeBufferPointer { validPointer in
+            hark_softmax_rows(scores, queries, keys, keys, causalStart == nil ? nil : validPointer.baseAddress)
+        }
+        headWeights?(head, scores)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(queries), Int32(headDim), Int32(keys),
+                    1, scores, Int32(keys), v + offset, Int32(vStride), 0, out + offset, Int32(outStride))
+    }
+}

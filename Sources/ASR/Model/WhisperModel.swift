@@ -1,0 +1,232 @@
+import CKernels
+import COpenBLAS
+import Foundation
+
+/// The sizes of a Whisper network, read from the shapes in its model file.
+public struct WhisperDimensions: Sendable, Equatable {
+    /// Mel bins of the input features (80, or 128 for large-v3).
+    public var melBins: Int
+    /// Encoder output positions for a full 30 s window (1500).
+    public var audioContext: Int
+    /// Maximum decoder positions (448).
+    public var textContext: Int
+    /// Model width d.
+    public var width: Int
+    public var heads: Int
+    public var encoderLayers: Int
+    public var decoderLayers: Int
+    public var vocabularySize: Int
+    public var headDim: Int { width / heads }
+}
+
+struct EncoderBlock: Sendable {
+    let attentionNorm: LayerNorm
+    let qkv: Linear
+    let attentionOut: Linear
+    let ffnNorm: LayerNorm
+    let ffnIn: Linear
+    let ffnOut: Linear
+}
+
+struct DecoderBlock: Sendable {
+    let selfNorm: LayerNorm
+    let selfQKV: Linear
+    let selfOut: Linear
+    let crossNorm: LayerNorm
+    let crossQuery: Linear
+    let crossKV: Linear
+    let crossOut: Linear
+    let ffnNorm: LayerNorm
+    let ffnIn: Linear
+    let ffnOut: Linear
+}
+
+/// The encoder's output for one window: `frames` rows of `width` values.
+public struct EncoderOutput: Sendable {
+    public let frames: Int
+    public let width: Int
+    /// Row-major [frames, width].
+    public let values: [Float]
+}
+
+/// A loaded Whisper network (CTranslate2 `WhisperSpec` weights). Immutable and `Sendable`: load
+/// once, then encode and decode from any number of tasks, each with its own `DecoderSession`.
+///
+/// Weights are converted from f16 to f32 once at load: OpenBLAS sgemm then runs at full speed with
+/// no per-call conversion (measured: the per-block conversion cost more than the memory it saves
+/// for tiny/base; tiny.en takes ~150 MB as f32).
+public final class WhisperModel: Sendable {
+    public let dimensions: WhisperDimensions
+    public let config: WhisperModelConfig
+
+    let conv1: Linear // [width, melBins * 3] over im2col rows
+    let conv2: Linear // [width, width * 3]
+    let encoderPositions: FloatBuffer
+    let encoderBlocks: [EncoderBlock]
+    let encoderNorm: LayerNorm
+    let embeddings: FloatBuffer // [vocab, width], also the output projection
+    let decoderPositions: FloatBuffer
+    let decoderBlocks: [DecoderBlock]
+    let decoderNorm: LayerNorm
+
+    /// Loads `model.bin` and `config.json` from a CTranslate2 Whisper folder.
+    public convenience init(modelDirectory: URL) throws {
+        let file = try CTranslate2ModelFile(url: modelDirectory.appendingPathComponent("model.bin"))
+        let configURL = modelDirectory.appendingPathComponent("config.json")
+        let config = FileManager.default.fileExists(atPath: configURL.path)
+            ? try WhisperModelConfig.load(configURL) : WhisperModelConfig()
+        try self.init(file: file, config: config)
+    }
+
+    public init(file: CTranslate2ModelFile, config: WhisperModelConfig) throws {
+        self.config = config
+        let conv1Shape = try file.variable("encoder/conv1/weight").shape
+        guard conv1Shape.count == 3, conv1Shape[2] == 3 else {
+            throw ASRError.shapeMismatch(variable: "encoder/conv1/weight", expected: [-1, -1, 3], found: conv1Shape)
+        }
+        let width = conv1Shape[0], melBins = conv1Shape[1]
+        let heads = try file.integer("encoder/num_heads")
+        guard heads > 0, width % heads == 0 else {
+            throw ASRError.invalidModelData(path: file.path, offset: try file.variable("encoder/num_heads").offset,
+                                            variable: "encoder/num_heads", reason: "\(heads) heads do not divide width \(width)")
+        }
+        let encoderPositionShape = try file.variable("encoder/position_encodings/encodings").shape
+        let decoderPositionShape = try file.variable("decoder/position_encodings/encodings").shape
+        let embeddingShape = try file.variable("decoder/embeddings/weight").shape
+        guard encoderPositionShape.count == 2, encoderPositionShape[1] == width else {
+            throw ASRError.shapeMismatch(variable: "encoder/position_encodings/encodings", expected: [-1, width], found: encoderPositionShape)
+        }
+        guard decoderPositionShape.count == 2, decoderPositionShape[1] == width else {
+            throw ASRError.shapeMismatch(variable: "decoder/position_encodings/encodings", expected: [-1, width], found: decoderPositionShape)
+        }
+        guard embeddingShape.count == 2, embeddingShape[1] == width else {
+            throw ASRError.shapeMismatch(variable: "decoder/embeddings/weight", expected: [-1, width], found: embeddingShape)
+        }
+        func countLayers(_ prefix: String) -> Int {
+            var n = 0
+            while file.contains("\(prefix)/layer_\(n)/ffn/linear_0/weight") { n += 1 }
+            return n
+        }
+        let dims = WhisperDimensions(
+            melBins: melBins, audioContext: encoderPositionShape[0], textContext: decoderPositionShape[0],
+            width: width, heads: heads, encoderLayers: countLayers("encoder"), decoderLayers: countLayers("decoder"),
+            vocabularySize: embeddingShape[0])
+        guard dims.encoderLayers > 0, dims.decoderLayers > 0 else {
+            throw ASRError.missingVariable(name: dims.encoderLayers == 0 ? "encoder/layer_0" : "decoder/layer_0", path: file.path)
+        }
+        dimensions = dims
+
+        // Conv weights [out, in, k] flatten to [out, in*k]: exactly an im2col matrix product.
+        conv1 = Linear(weight: FloatBuffer(try file.floats("encoder/conv1/weight", shape: [width, melBins, 3])),
+                       bias: FloatBuffer(try file.floats("encoder/conv1/bias", shape: [width])), inputs: melBins * 3, outputs: width)
+        conv2 = Linear(weight: FloatBuffer(try file.floats("encoder/conv2/weight", shape: [width, width, 3])),
+                       bias: FloatBuffer(try file.floats("encoder/conv2/bias", shape: [width])), inputs: width * 3, outputs: width)
+        encoderPositions = FloatBuffer(try file.floats("encoder/position_encodings/encodings"))
+        let ffnWidth = try file.variable("encoder/layer_0/ffn/linear_0/weight").shape.first ?? 4 * width
+        encoderBlocks = try (0..<dims.encoderLayers).map { i in
+            let p = "encoder/layer_\(i)"
+            return EncoderBlock(
+                attentionNorm: try LayerNorm(file, "\(p)/self_attention/layer_norm", dim: width),
+                qkv: try Linear(file, "\(p)/self_attention/linear_0", inputs: width, outputs: 3 * width),
+                attentionOut: try Linear(file, "\(p)/self_attention/linear_1", inputs: width, outputs: width),
+                ffnNorm: try LayerNorm(file, "\(p)/ffn/layer_norm", dim: width),
+                ffnIn: try Linear(file, "\(p)/ffn/linear_0", inputs: width, outputs: ffnWidth),
+                ffnOut: try Linear(file, "\(p)/ffn/linear_1", inputs: ffnWidth, outputs: width))
+        }
+        encoderNorm = try LayerNorm(file, "encoder/layer_norm", dim: width)
+        embeddings = FloatBuffer(try file.floats("decoder/embeddings/weight"))
+        decoderPositions = FloatBuffer(try file.floats("decoder/position_encodings/encodings"))
+        decoderBlocks = try (0..<dims.decoderLayers).map { i in
+            let p = "decoder/layer_\(i)"
+            return DecoderBlock(
+                selfNorm: try LayerNorm(file, "\(p)/self_attention/layer_norm", dim: width),
+                selfQKV: try Linear(file, "\(p)/self_attention/linear_0", inputs: width, outputs: 3 * width),
+                selfOut: try Linear(file, "\(p)/self_attention/linear_1", inputs: width, outputs: width),
+                crossNorm: try LayerNorm(file, "\(p)/attention/layer_norm", dim: width),
+                crossQuery: try Linear(file, "\(p)/attention/linear_0", inputs: width, outputs: width),
+                crossKV: try Linear(file, "\(p)/attention/linear_1", inputs: width, outputs: 2 * width),
+                crossOut: try Linear(file, "\(p)/attention/linear_2", inputs: width, outputs: width),
+                ffnNorm: try LayerNorm(file, "\(p)/ffn/layer_norm", dim: width),
+                ffnIn: try Linear(file, "\(p)/ffn/linear_0", inputs: width, outputs: ffnWidth),
+                ffnOut: try Linear(file, "\(p)/ffn/linear_1", inputs: ffnWidth, outputs: width))
+        }
+        decoderNorm = try LayerNorm(file, "decoder/layer_norm", dim: width)
+    }
+
+    /// Runs the encoder on log-mel features `mel` (bin-major [melBins, frames]). `frames` is 3000
+    /// for a full 30 s window; an even number below that encodes a shortened window.
+    public func encode(mel: [Float], frames: Int) throws -> EncoderOutput {
+        let dims = dimensions
+        guard frames > 0, frames % 2 == 0, frames <= 2 * dims.audioContext else {
+            throw ASRError.invalidInput(reason: "encoder needs an even number of frames up to \(2 * dims.audioContext), got \(frames)")
+        }
+        guard mel.count == dims.melBins * frames else {
+            throw ASRError.invalidInput(reason: "mel features hold \(mel.count) values; expected \(dims.melBins) x \(frames)")
+        }
+        let d = dims.width
+        let outFrames = frames / 2
+        // conv1 (kernel 3, padding 1) as im2col rows [frames, melBins*3] times W^T.
+        let cols1 = FloatBuffer(count: frames * dims.melBins * 3)
+        mel.withUnsafeBufferPointer { m in
+            for c in 0..<dims.melBins {
+                let row = m.baseAddress! + c * frames
+                for t in 0..<frames {
+                    let base = cols1.pointer + t * dims.melBins * 3 + c * 3
+                    base[0] = t > 0 ? row[t - 1] : 0
+                    base[1] = row[t]
+                    base[2] = t + 1 < frames ? row[t + 1] : 0
+                }
+            }
+        }
+        let h1 = FloatBuffer(count: frames * d)
+        conv1(cols1.constant, rows: frames, into: h1.pointer)
+        hark_gelu(h1.pointer, frames * d)
+        // conv2 (kernel 3, stride 2, padding 1): input row-major [frames, d].
+        let cols2 = FloatBuffer(count: outFrames * d * 3)
+        for t in 0..<outFrames {
+            let dst = cols2.pointer + t * d * 3
+            for k in 0..<3 {
+                let src = 2 * t + k - 1
+                for c in 0..<d { dst[c * 3 + k] = (src >= 0 && src < frames) ? h1.pointer[src * d + c] : 0 }
+            }
+        }
+        let x = FloatBuffer(count: outFrames * d)
+        conv2(cols2.constant, rows: outFrames, into: x.pointer)
+        hark_gelu(x.pointer, outFrames * d)
+        for i in 0..<(outFrames * d) { x.pointer[i] += encoderPositions.pointer[i] }
+
+        let normed = FloatBuffer(count: outFrames * d)
+        let qkv = FloatBuffer(count: outFrames * 3 * d)
+        let attended = FloatBuffer(count: outFrames * d)
+        let scores = FloatBuffer(count: outFrames * outFrames)
+        let ffnWidth = encoderBlocks[0].ffnIn.outputs
+        let hidden = FloatBuffer(count: outFrames * ffnWidth)
+        for block in encoderBlocks {
+            block.attentionNorm(x.constant, rows: outFrames, into: normed.pointer)
+            block.qkv(normed.constant, rows: outFrames, into: qkv.pointer)
+            multiHeadAttention(q: qkv.constant, qStride: 3 * d, k: qkv.constant + d, kStride: 3 * d,
+                               v: qkv.constant + 2 * d, vStride: 3 * d, out: attended.pointer, outStride: d,
+                               queries: outFrames, keys: outFrames, heads: dims.heads, headDim: dims.headDim,
+                               causalStart: nil, scores: scores.pointer)
+            block.attentionOut.accumulate(attended.constant, rows: outFrames, into: x.pointer)
+            block.ffnNorm(x.constant, rows: outFrames, into: normed.pointer)
+            block.ffnIn(normed.constant, rows: outFrames, into: hidden.pointer)
+            hark_gelu(hidden.pointer, outFrames * ffnWidth)
+            block.ffnOut.accumulate(hidden.constant, rows: outFrames, into: x.pointer)
+        }
+        let output = [Float](unsafeUninitializedCapacity: outFrames * d) { buffer, initialized in
+            encoderNorm(x.constant, rows: outFrames, into: buffer.baseAddress!)
+            initialized = outFrames * d
+        }
+        return EncoderOutput(frames: outFrames, width: d, values: output)
+    }
+}
+
+extension Linear {
+    /// out += x W^T + b: the residual connection fused into the matrix product.
+    func accumulate(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
+        if let bias { hark_add_bias(out, rows, outputs, bias.constant) }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
+                    1, x, Int32(inputs), weight.constant, Int32(inputs), 1, out, Int32(outputs))
+    }
+}

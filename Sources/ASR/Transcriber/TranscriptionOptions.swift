@@ -1,0 +1,87 @@
+import Foundation
+
+/// What the recognizer should do with the audio.
+public enum TranscriptionTask: String, Sendable, Codable, CaseIterable {
+    /// Write down what is said, in the language spoken.
+    case transcribe
+    /// Write it down in English (multilingual models only).
+    case translate
+}
+
+/// Per-call settings of `WhisperTranscriber.transcribe`. Every field has the default of
+/// faster-whisper's `transcribe`, so `.default` behaves like the reference.
+public struct TranscriptionOptions: Sendable, Codable, Equatable {
+    /// Beam width at temperature 0; 1 decodes greedily.
+    public var beamSize: Int = 5
+    /// Language code ("en", "de", ...); nil detects it (multilingual models) or is English.
+    public var language: String? = nil
+    public var task: TranscriptionTask = .transcribe
+    /// The fallback ladder: a window is decoded again at the next temperature when its text
+    /// repeats itself (compression ratio) or is unlikely (average log-probability).
+    public var temperatures: [Float] = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    public var compressionRatioThreshold: Double? = 2.4
+    public var logProbThreshold: Float? = -1.0
+    /// A window with no-speech probability above this (and log-probability below
+    /// `logProbThreshold`) is silence: it gives no text.
+    public var noSpeechThreshold: Float? = 0.6
+    /// Text that precedes the first window, to steer vocabulary and spelling.
+    public var initialPrompt: String? = nil
+    /// Prompt each window with the text of the previous ones (reset when temperature exceeds
+    /// `promptResetOnTemperature`).
+    public var conditionOnPreviousText = true
+    public var promptResetOnTemperature: Float = 0.5
+    /// Per-word timing from cross-attention (not implemented yet: words stay nil).
+    public var wordTimestamps = false
+    /// Decode without timestamp tokens (one segment per window).
+    public var withoutTimestamps = false
+    /// Largest time of the first timestamp in a window, seconds.
+    public var maxInitialTimestamp: Double = 1.0
+    /// Tokens never generated; -1 stands for the model's default non-speech set (`config.json`).
+    public var suppressTokens: [Int] = [-1]
+    /// Forbid a blank or end of text as the first token.
+    public var suppressBlank = true
+    /// BLAS threads (nil keeps OpenBLAS's setting).
+    public var threads: Int? = nil
+    /// Encode short audio (under 30 s) on a window just long enough for it instead of the full
+    /// 30 s. Faster; off by default because the transcripts may differ.
+    public var shortenedEncoderWindow = false
+
+    public init() {}
+
+    public static let `default` = TranscriptionOptions()
+}
+
+/// One stretch of text with its time in the audio.
+public struct TranscriptSegment: Sendable, Codable, Equatable {
+    /// Seconds from the start of the audio.
+    public var start: Double
+    public var end: Double
+    public var text: String
+    /// Token ids of the segment (timestamps included).
+    public var tokens: [Int]
+    /// Average log-probability of the window's decoded tokens.
+    public var avgLogProb: Float
+    public var noSpeechProb: Float
+    /// Temperature the window was decoded at (0 unless it fell back).
+    public var temperature: Float
+    public var compressionRatio: Double
+    /// Words with times, when asked for and available.
+    public var words: [TranscriptWord]?
+}
+
+/// One word with its time.
+public struct TranscriptWord: Sendable, Codable, Equatable {
+    public var start: Double
+    public var end: Double
+    public var word: String
+    public var probability: Float
+}
+
+/// The recognizer's output for one recording.
+public struct Transcript: Sendable, Codable, Equatable {
+    public var segments: [TranscriptSegment]
+    /// All segments' text joined (leading space trimmed).
+    public var text: String
+    /// Language code of the audio (detected or given).
+    public var language: String
+}

@@ -1,0 +1,247 @@
+import COpenBLAS
+import Foundation
+
+/// Speech to text with Whisper: log-mel features, the encoder, and the decoding rules of
+/// faster-whisper (window by window with seek, temperature fallback, no-speech detection,
+/// conditioning on the previous text).
+///
+/// ```swift
+/// let transcriber = try WhisperTranscriber(modelDirectory: URL(fileURLWithPath: "models/whisper-tiny.en"))
+/// let transcript = try await transcriber.transcribe(samples)   // 16 kHz mono
+/// print(transcript.text)
+/// ```
+/// Immutable and `Sendable`: one instance transcribes several recordings at once (each call
+/// makes its own decoder session).
+public final class WhisperTranscriber: Sendable {
+    public let model: WhisperModel
+    public let tokenizer: WhisperTokenizer
+    public let specialTokens: WhisperSpecialTokens
+    private let features: LogMelSpectrogram
+
+    public static let sampleRate = LogMelSpectrogram.sampleRate
+    /// Mel frames per 30 s window.
+    static let windowFrames = LogMelSpectrogram.framesPerChunk
+    /// Mel frames per encoder output position (conv2 has stride 2).
+    static let inputStride = 2
+    static let secondsPerFrame = Double(LogMelSpectrogram.hopLength) / Double(LogMelSpectrogram.sampleRate)
+
+    public init(modelDirectory: URL) throws {
+        model = try WhisperModel(modelDirectory: modelDirectory)
+        tokenizer = try WhisperTokenizer(modelDirectory: modelDirectory)
+        specialTokens = WhisperSpecialTokens(tokenizer: tokenizer, vocabularySize: model.dimensions.vocabularySize)
+        features = LogMelSpectrogram(melBins: model.dimensions.melBins)
+    }
+
+    /// Transcribes 16 kHz mono `samples`. `progress` gets the fraction done (0...1) after each window.
+    public func transcribe(_ samples: [Float], options: TranscriptionOptions = .default,
+                           progress: (@Sendable (Double) -> Void)? = nil) async throws -> Transcript {
+        try transcribeSync(samples, options: options, progress: progress)
+    }
+
+    /// The blocking form of `transcribe`.
+    public func transcribeSync(_ samples: [Float], options: TranscriptionOptions = .default,
+                               progress: (@Sendable (Double) -> Void)? = nil) throws -> Transcript {
+        guard options.beamSize >= 1 else { throw ASRError.invalidInput(reason: "beam size must be at least 1") }
+        guard !options.temperatures.isEmpty else { throw ASRError.invalidInput(reason: "no temperatures to decode at") }
+        if let threads = options.threads {
+            guard threads >= 1 else { throw ASRError.invalidInput(reason: "threads must be at least 1") }
+            openblas_set_num_threads(Int32(threads))
+        }
+        let tokens = specialTokens
+        if options.task == .translate && !tokens.isMultilingual {
+            throw ASRError.invalidInput(reason: "this model is English-only: it cannot translate")
+        }
+        if let language = options.language, tokens.isMultilingual, tokens.languages[language] == nil {
+            throw ASRError.invalidInput(reason: "unknown language '\(language)'")
+        }
+        let contentFrames = samples.count / LogMelSpectrogram.hopLength
+        // Features of the whole recording followed by 30 s of silence (openai-whisper's
+        // `transcribe`), so every window can be cut from one spectrogram.
+        let mel: MelFeatures
+        let shortWindow = options.shortenedEncoderWindow && contentFrames < Self.windowFrames
+        if shortWindow {
+            mel = features.compute(samples, padToSeconds: LogMelSpectrogram.chunkSeconds)
+        } else {
+            mel = features.compute(samples + [Float](repeating: 0, count: Int(LogMelSpectrogram.chunkSeconds) * Self.sampleRate),
+                                   padToSeconds: nil)
+        }
+        var language = options.language ?? "en"
+        var languageDetected = options.language != nil || !tokens.isMultilingual
+        var allTokens: [Int] = []
+        if let prompt = options.initialPrompt?.trimmingCharacters(in: .whitespacesAndNewlines), !prompt.isEmpty {
+            allTokens += tokenizer.encode(" " + prompt)
+        }
+        var promptResetSince = 0
+        var segments: [TranscriptSegment] = []
+        var seek = 0
+        let suppress = suppressedTokens(options)
+        while seek < contentFrames {
+            let timeOffset = Double(seek) * Self.secondsPerFrame
+            let segmentSize = min(Self.windowFrames, contentFrames - seek)
+            let segmentDuration = Double(segmentSize) * Self.secondsPerFrame
+            let encoderFrames: Int
+            if shortWindow {
+                // Rounded up to a whole second (100 frames), so the window keeps a little silence.
+                encoderFrames = min(Self.windowFrames, max(200, (segmentSize + 99) / 100 * 100 + 100))
+            } else {
+                encoderFrames = Self.windowFrames
+            }
+            let window = Self.slice(mel, from: seek, frames: encoderFrames)
+            let encoded = try model.encode(mel: window, frames: encoderFrames)
+            let session = DecoderSession(model: model, encoderOutput: encoded)
+            if !languageDetected {
+                language = try detectLanguage(session)
+                languageDetected = true
+            }
+            var prompt: [Int] = []
+            let previous = Array(allTokens[promptResetSince...])
+            if !previous.isEmpty {
+                prompt.append(tokens.startOfPrevious)
+                prompt += previous.suffix(model.dimensions.textContext / 2 - 1)
+            }
+            prompt.append(tokens.startOfTranscript)
+            if tokens.isMultilingual, let languageToken = tokens.languages[language] {
+                prompt += [languageToken, options.task == .translate ? tokens.translate : tokens.transcribe]
+            }
+            if options.withoutTimestamps { prompt.append(tokens.noTimestamps) }
+
+            let filters = LogitFilters(
+                tokens: tokens, suppress: suppress,
+                suppressAtBegin: options.suppressBlank ? model.config.suppressIDsBegin.nilIfEmpty ?? [tokenizer.encode(" ").first ?? 220, tokens.endOfText] : [],
+                timestamps: !options.withoutTimestamps,
+                maxInitialTimestampIndex: Int((options.maxInitialTimestamp / WhisperSpecialTokens.secondsPerTimestamp).rounded()))
+            let decoder = WindowDecoder(session: session, tokens: tokens)
+            let (result, compression) = try decodeWithFallback(decoder, prompt: prompt, filters: filters, options: options, seek: seek)
+
+            if let noSpeechThreshold = options.noSpeechThreshold, result.noSpeechProb > noSpeechThreshold,
+               !(options.logProbThreshold.map { result.avgLogProb > $0 } ?? false) {
+                seek += segmentSize
+                progress?(min(1, Double(seek) / Double(max(contentFrames, 1))))
+                continue
+            }
+            let split = splitByTimestamps(result.tokens, timeOffset: timeOffset, segmentSize: segmentSize,
+                                          segmentDuration: segmentDuration, seek: seek)
+            seek = split.seek
+            for piece in split.segments {
+                let text = tokenizer.decode(piece.tokens)
+                if piece.start == piece.end || text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
+                allTokens += piece.tokens
+                segments.append(TranscriptSegment(
+                    start: piece.start, end: piece.end, text: text, tokens: piece.tokens,
+                    avgLogProb: result.avgLogProb, noSpeechProb: result.noSpeechProb,
+                    temperature: result.temperature, compressionRatio: compression,
+                    words: nil))
+            }
+            if !options.conditionOnPreviousText || result.temperature > options.promptResetOnTemperature {
+                promptResetSince = allTokens.count
+            }
+            progress?(min(1, Double(seek) / Double(max(contentFrames, 1))))
+        }
+        let text = segments.map(\.text).joined().trimmingCharacters(in: .whitespaces)
+        return Transcript(segments: segments, text: text, language: language)
+    }
+
+    /// faster-whisper's `get_suppressed_tokens`: -1 expands to the model's non-speech set, and the
+    /// task, start and no-speech tokens are always suppressed.
+    private func suppressedTokens(_ options: TranscriptionOptions) -> [Int] {
+        var ids = Set<Int>()
+        for id in options.suppressTokens {
+            if id == -1 { ids.formUnion(model.config.suppressIDs) } else if id >= 0 { ids.insert(id) }
+        }
+        let t = specialTokens
+        ids.formUnion([t.transcribe, t.translate, t.startOfTranscript, t.startOfPrevious, t.startOfLM, t.noSpeech])
+        return ids.sorted()
+    }
+
+    /// Decodes at each temperature until the result is neither repetitive nor unlikely
+    /// (faster-whisper `generate_with_fallback`).
+    private func decodeWithFallback(_ decoder: WindowDecoder, prompt: [Int], filters: LogitFilters,
+                                    options: TranscriptionOptions, seek: Int) throws -> (WindowDecoding, Double) {
+        var all: [(WindowDecoding, Double)] = []
+        var belowCompressionThreshold: [(WindowDecoding, Double)] = []
+        for temperature in options.temperatures {
+            let windowOptions = WindowDecodingOptions(
+                beamSize: temperature > 0 ? 1 : options.beamSize, temperature: temperature,
+                filters: filters, seed: UInt64(seek) &* 0x9E37_79B9 &+ UInt64(temperature * 1000))
+            let result = try decoder.decode(prompt: prompt, options: windowOptions)
+            let text = tokenizer.decode(result.tokens).trimmingCharacters(in: .whitespacesAndNewlines)
+            let ratio = compressionRatio(text)
+            all.append((result, ratio))
+            var needsFallback = false
+            if let threshold = options.compressionRatioThreshold {
+                if ratio > threshold { needsFallback = true } else { belowCompressionThreshold.append((result, ratio)) }
+            }
+            if let threshold = options.logProbThreshold, result.avgLogProb < threshold { needsFallback = true }
+            if let noSpeech = options.noSpeechThreshold, let threshold = options.logProbThreshold,
+               result.noSpeechProb > noSpeech, result.avgLogProb < threshold {
+                needsFallback = false // silence: no point in trying harder
+            }
+            if !needsFallback { return (result, ratio) }
+        }
+        let pool = belowCompressionThreshold.isEmpty ? all : belowCompressionThreshold
+        return pool.max(by: { $0.0.avgLogProb < $1.0.avgLogProb })!
+    }
+
+    /// Segments from timestamp pairs and the next seek (faster-whisper `_split_segments_by_timestamps`).
+    private func splitByTimestamps(_ tokens: [Int], timeOffset: Double, segmentSize: Int, segmentDuration: Double,
+                                   seek: Int) -> (segments: [(start: Double, end: Double, tokens: [Int])], seek: Int) {
+        let begin = specialTokens.timestampBegin
+        let precision = WhisperSpecialTokens.secondsPerTimestamp
+        let singleTimestampEnding = tokens.count >= 2 && tokens[tokens.count - 2] < begin && tokens[tokens.count - 1] >= begin
+        let consecutive = tokens.indices.filter { $0 > 0 && tokens[$0] >= begin && tokens[$0 - 1] >= begin }
+        var segments: [(start: Double, end: Double, tokens: [Int])] = []
+        var seek = seek
+        if !consecutive.isEmpty {
+            var slices = consecutive
+            if singleTimestampEnding { slices.append(tokens.count) }
+            var lastSlice = 0
+            for current in slices {
+                let sliced = Array(tokens[lastSlice..<current])
+                let start = timeOffset + Double(sliced[0] - begin) * precision
+                let end = timeOffset + Double(sliced[sliced.count - 1] - begin) * precision
+                segments.append((start, end, sliced))
+                lastSlice = current
+            }
+            if singleTimestampEnding {
+                seek += segmentSize
+            } else {
+                seek += (tokens[lastSlice - 1] - begin) * Self.inputStride
+            }
+        } else {
+            var duration = segmentDuration
+            if let last = tokens.last(where: { $0 >= begin }), last != begin {
+                duration = Double(last - begin) * precision
+            }
+            segments.append((timeOffset, timeOffset + duration, tokens))
+            seek += segmentSize
+        }
+        return (segments, seek)
+    }
+
+    /// The most likely language token after `<|startoftranscript|>` (multilingual models).
+    private func detectLanguage(_ session: DecoderSession) throws -> String {
+        session.reset(batch: 1)
+        let logits = try session.forward([[specialTokens.startOfTranscript]]).last[0]
+        var best: (String, Float) = ("en", -.infinity)
+        for (code, id) in specialTokens.languages where logits[id] > best.1 { best = (code, logits[id]) }
+        return best.0
+    }
+
+    /// `frames` columns of `mel` from column `start`, zero-padded past the end, bin-major.
+    static func slice(_ mel: MelFeatures, from start: Int, frames: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: mel.bins * frames)
+        let available = max(0, min(frames, mel.frames - start))
+        mel.values.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                for bin in 0..<mel.bins where available > 0 {
+                    (target.baseAddress! + bin * frames).update(from: source.baseAddress! + bin * mel.frames + start, count: available)
+                }
+            }
+        }
+        return out
+    }
+}
+
+extension Array {
+    var nilIfEmpty: Self? { isEmpty ? nil : self }
+}

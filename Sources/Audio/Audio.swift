@@ -1,1 +1,0 @@
-// The Audio module. See README.md for how the stages fit together.
