@@ -46,8 +46,6 @@ public enum ASRError: Error, Sendable, CustomStringConvertible {
             return "manifest \(path) has no '\(column)' column (header columns: \(found.joined(separator: ", ")))"
         case let .manifestBadRow(path, line, reason):
             return "manifest \(path) line \(line): \(reason)"
-        case let .missingHypothesis(file, source):
-            return "\(source) has no transcript for \(file)"
         case let .cannotOpenModel(path, call, errno):
             return "cannot open model \(path): \(call) failed: \(String(cString: strerror(errno)))"
         case let .truncatedModel(path, offset, variable, field):
@@ -66,6 +64,8 @@ public enum ASRError: Error, Sendable, CustomStringConvertible {
             return "model configuration \(path) is invalid: \(reason)"
         case let .invalidInput(reason):
             return "invalid input: \(reason)"
+        case let .missingHypothesis(file, source):
+            return "\(source) has no transcript for \(file)"
         }
     }
 }

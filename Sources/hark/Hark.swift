@@ -14,8 +14,8 @@ struct Hark: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            EvalCommand.self,
             TranscribeCommand.self,
+            EvalCommand.self,
         ]
     )
 }

@@ -245,3 +245,27 @@ public final class WhisperTranscriber: Sendable {
 extension Array {
     var nilIfEmpty: Self? { isEmpty ? nil : self }
 }
+
+/// `WhisperTranscriber` as the evaluation seam (`SpeechTranscribing`): the text only, decoded
+/// with fixed options. A separate type rather than a second `transcribe(_:)` overload on
+/// `WhisperTranscriber`, so `transcriber.transcribe(samples)` always means the full `Transcript`.
+///
+/// ```swift
+/// var options = TranscriptionOptions.default
+/// options.beamSize = beamSize
+/// let speech = WhisperSpeechTranscriber(try WhisperTranscriber(modelDirectory: url), options: options)
+/// let report = try await ASREvaluation().run(entries, transcriber: speech, loadAudio: load)
+/// ```
+public struct WhisperSpeechTranscriber: SpeechTranscribing {
+    public let transcriber: WhisperTranscriber
+    public let options: TranscriptionOptions
+
+    public init(_ transcriber: WhisperTranscriber, options: TranscriptionOptions = .default) {
+        self.transcriber = transcriber
+        self.options = options
+    }
+
+    public func transcribe(_ samples: [Float]) async throws -> String {
+        try await transcriber.transcribe(samples, options: options, progress: nil).text
+    }
+}
