@@ -1,5 +1,6 @@
 import ASR
 import ArgumentParser
+import Audio
 import Foundation
 
 /// `hark eval`: accuracy measurements. One subcommand per stage (`asr`; `intent` joins later).
@@ -66,18 +67,27 @@ struct EvalASRCommand: AsyncParsableCommand {
         print(json ? try Self.jsonText(report) : Self.table(report))
     }
 
-    /// The recogniser for `--model` and `--beam-size`.
+    /// The recogniser for `--model` and `--beam-size` (other options: the library defaults,
+    /// language English as the corpus is).
     func makeTranscriber() throws -> any SpeechTranscribing {
-        // The Whisper transcriber (branch asrmodel) plugs in here once merged.
-        throw ValidationError("""
-            transcription is not available in this build yet (the Whisper decoder lands with `hark transcribe`); \
-            score existing transcripts with --hypotheses FILE.tsv
-            """)
+        let modelURL: URL
+        if let model {
+            modelURL = URL(fileURLWithPath: model)
+        } else {
+            modelURL = ModelLocator.locate(ModelLocator.whisperTinyEn)
+            guard FileManager.default.fileExists(atPath: modelURL.path) else {
+                throw ValidationError(ModelLocator.missing(ModelLocator.whisperTinyEn))
+            }
+        }
+        var options = TranscriptionOptions.default
+        options.beamSize = beamSize
+        options.language = "en"
+        return WhisperSpeechTranscriber(try WhisperTranscriber(modelDirectory: modelURL), options: options)
     }
 
-    /// 16 kHz mono samples of a manifest's audio file.
+    /// 16 kHz mono samples of a manifest's audio file (any WAV; resampled and mixed down).
     func loadAudio(_ url: URL) throws -> [Float] {
-        throw ValidationError("reading \(url.path): audio input is not wired in this build yet")
+        try AudioClip.load(url.path, sampleRate: WhisperTranscriber.sampleRate).samples
     }
 
     static func jsonText(_ report: ASREvaluation.Report) throws -> String {

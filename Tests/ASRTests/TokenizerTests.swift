@@ -151,3 +151,38 @@ import Testing
         #expect(t.decode([15496, 995]) == "Hello world")
     }
 }
+
+/// A hand-made model folder: merges as pairs and as strings, with JSON escapes.
+@Suite struct TokenizerFileTests {
+    static let specials = ["<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|translate|>", "<|transcribe|>",
+                           "<|startoflm|>", "<|startofprev|>", "<|nocaptions|>", "<|notimestamps|>"]
+
+    static func folder(merges: String) throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory()
+        let vocabulary = ["a", "b", "ab", "\"", "\\", "\"\\", "Ġ", "Ġab"] + specials
+        try (vocabulary.joined(separator: "\n") + "\n").write(to: dir.file("vocabulary.txt"), atomically: true, encoding: .utf8)
+        let json = #"{"added_tokens": [], "model": {"type": "BPE", "vocab": {"a": 0}, "merges": "# + merges + "}}"
+        try json.write(to: dir.file("tokenizer.json"), atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    @Test func mergesAsStringsAndPairsWithEscapes() throws {
+        for merges in [#"["a b", "\" \\", "Ġ ab"]"#, #"[["a", "b"], ["\"", "\\"], ["\u0120", "ab"]]"#] {
+            let dir = try Self.folder(merges: merges)
+            let t = try WhisperTokenizer(modelDirectory: dir.url)
+            #expect(t.encode("ab") == [2], "\(merges)")
+            #expect(t.encode("\"\\") == [5], "\(merges)")
+            #expect(t.encode(" ab") == [7], "\(merges)")
+            #expect(t.encode("ba") == [1, 0])
+            #expect(t.eot == 8 && t.noTimestamps == 16 && t.timestampBegin == 17)
+            #expect(t.vocabularySize == 17 + 1501)
+        }
+    }
+
+    @Test func truncatedOrBrokenMergesAreErrors() throws {
+        for merges in [#"["a b", "\" \\"#, #"["a b" "b"]"#, #"["\x"]"#, #"[["a"]]"#, #"["\ud800"]"#] {
+            let dir = try Self.folder(merges: merges)
+            #expect(throws: ASRError.self, "\(merges)") { try WhisperTokenizer(modelDirectory: dir.url) }
+        }
+    }
+}

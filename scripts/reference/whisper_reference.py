@@ -10,6 +10,10 @@ How to run (by hand, not in CI; the outputs are committed):
     swift run -c release hark eval asr ../shared/corpus/manifest.tsv --category A \
         --hypotheses Tests/Fixtures/asr/reference_transcripts.tsv --json \
         > Tests/Fixtures/asr/reference_wer.json
+    swift run -c release hark eval asr ../shared/corpus/manifest.tsv --category C \
+        --hypotheses Tests/Fixtures/asr/reference_transcripts.tsv --json \
+        > Tests/Fixtures/asr/reference_nonspeech.json
+    # (re-run both whenever the normaliser in Sources/ASR/Evaluation changes)
 
 Outputs in Tests/Fixtures/asr/ (formats in Tests/Fixtures/asr/README.md):
   mel_<name>.f32 + mel_reference.json   normalised log-mel (80 bins), float32 little-endian,

@@ -11,7 +11,7 @@ import Foundation
 /// abbreviations spelled out (`mr` -> `mister`, `etc` -> `et cetera`); spelled-out numbers
 /// written as digits (`twenty five` -> `25`, `one hundred and five` -> `105`, `nineteen ninety
 /// nine` -> `1999`, `three point five` -> `3.5`, `twentieth` -> `20th`, `nineties` -> `90s`).
-/// Single digits in a row stay separate numbers (`two nine` -> `2 9`).
+/// Single digits in a row form one number (`two nine three`, `2, 9, 3` -> `293`).
 ///
 /// In the spirit of Whisper's `EnglishTextNormalizer` (Radford et al. 2022, appendix C), written
 /// smaller; British/American spelling is not unified.
@@ -157,7 +157,9 @@ public struct EnglishTextNormalizer: Sendable {
         }
     }
 
-    /// Replaces runs of number words by digits.
+    /// Replaces runs of number words by digits, then joins runs of single digits into one
+    /// number ("two nine three four zero" and "2, 9, 3, 4, 0" and "29340" all become "29340";
+    /// digit strings are read out digit by digit, so the spaces carry no meaning).
     static func writeNumbers(_ words: [String]) -> [String] {
         var out: [String] = []
         var i = 0
@@ -170,7 +172,18 @@ public struct EnglishTextNormalizer: Sendable {
                 i += 1
             }
         }
-        return out
+        var joined: [String] = []
+        var previousWasDigit = false
+        for word in out {
+            let isDigit = word.count == 1 && word.first!.isASCII && word.first!.isNumber
+            if isDigit && previousWasDigit, let last = joined.popLast() {
+                joined.append(last + word)
+            } else {
+                joined.append(word)
+            }
+            previousWasDigit = isDigit
+        }
+        return joined
     }
 
     /// One number starting at `start`: its digits and the index after it, or nil.

@@ -67,14 +67,22 @@ public struct WhisperTokenizer: Sendable {
         for (id, token) in lines.enumerated() where index[token] == nil { index[token] = id }
 
         var merges: [String: Int] = [:]
-        var addedTokens: [String: Int] = [:]
         let jsonURL = modelDirectory.appendingPathComponent("tokenizer.json")
+        var json: Data? = nil
         if FileManager.default.fileExists(atPath: jsonURL.path) {
-            (merges, addedTokens) = try Self.readTokenizerJSON(jsonURL)
+            let data = try Self.readData(jsonURL)
+            merges = try TokenizerJSON.mergeRanks(data, path: jsonURL.path)
+            json = data
         }
+        var addedTokens: [String: Int]? = nil
         func special(_ names: String...) throws -> Int {
             for name in names {
-                if let id = index[name] ?? addedTokens[name] { return id }
+                if let id = index[name] { return id }
+            }
+            // Not in vocabulary.txt: look at tokenizer.json's added tokens (parsed only then).
+            if addedTokens == nil, let json { addedTokens = try TokenizerJSON.addedTokens(json, path: jsonURL.path) }
+            for name in names {
+                if let id = addedTokens?[name] { return id }
             }
             throw ASRError.missingSpecialToken(name: names.joined(separator: " or "), path: vocabURL.path)
         }
@@ -226,51 +234,18 @@ public struct WhisperTokenizer: Sendable {
         return symbols
     }
 
-    private static func readText(_ url: URL) throws -> String {
-        let data: Data
+    private static func readData(_ url: URL) throws -> Data {
         do {
-            data = try Data(contentsOf: url)
+            return try Data(contentsOf: url)
         } catch {
             throw ASRError.fileUnreadable(path: url.path, reason: (error as NSError).localizedDescription)
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+    }
+
+    private static func readText(_ url: URL) throws -> String {
+        guard let text = String(data: try readData(url), encoding: .utf8) else {
             throw ASRError.fileUnreadable(path: url.path, reason: "not valid UTF-8")
         }
         return text
-    }
-
-    /// Merge ranks ("left right" -> rank) and added tokens (name -> id) from a Hugging Face
-    /// `tokenizer.json` (merges as "a b" strings or as ["a", "b"] pairs).
-    private static func readTokenizerJSON(_ url: URL) throws -> ([String: Int], [String: Int]) {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ASRError.fileUnreadable(path: url.path, reason: (error as NSError).localizedDescription)
-        }
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ASRError.malformedTokenizerFile(path: url.path, line: nil, reason: "not a JSON object")
-        }
-        var added: [String: Int] = [:]
-        for entry in root["added_tokens"] as? [[String: Any]] ?? [] {
-            if let content = entry["content"] as? String, let id = entry["id"] as? Int { added[content] = id }
-        }
-        guard let model = root["model"] as? [String: Any], let rawMerges = model["merges"] as? [Any] else {
-            throw ASRError.malformedTokenizerFile(path: url.path, line: nil, reason: "no model.merges array")
-        }
-        var ranks: [String: Int] = [:]
-        ranks.reserveCapacity(rawMerges.count)
-        for (rank, merge) in rawMerges.enumerated() {
-            let key: String
-            if let pair = merge as? String {
-                key = pair
-            } else if let pair = merge as? [String], pair.count == 2 {
-                key = pair[0] + " " + pair[1]
-            } else {
-                throw ASRError.malformedTokenizerFile(path: url.path, line: nil, reason: "merge \(rank) is neither \"a b\" nor [a, b]")
-            }
-            if ranks[key] == nil { ranks[key] = rank }
-        }
-        return (ranks, added)
     }
 }
