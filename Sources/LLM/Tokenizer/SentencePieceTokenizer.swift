@@ -118,8 +118,9 @@ public struct SentencePieceTokenizer: LLMTokenizer {
         next[count - 1] = -1
         var heap = PairHeap()
         func consider(_ left: Int) {
+            guard left >= 0 else { return }
             let right = next[left]
-            guard left >= 0, right >= 0 else { return }
+            guard right >= 0 else { return }
             let merged = Array(bytes[start[left]..<(start[right] + length[right])])
             guard let id = ids[merged] else { return }
             heap.push(PairHeap.Entry(rank: ~Self.orderKey(scores[Int(id)]), left: Int32(left), right: Int32(right),
