@@ -14,6 +14,7 @@ struct Hark: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
+            ChatCommand.self,
         ]
     )
 }
