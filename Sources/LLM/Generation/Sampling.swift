@@ -27,7 +27,9 @@ public struct TokenCandidates: Sendable {
     public mutating func sort(keeping limit: Int? = nil) {
         let k = min(limit ?? count, count)
         if isSorted {
-            if k < count { ids.removeLast(count - k); logits.removeLast(count - k) }
+            let drop = count - k
+            ids.removeLast(drop)
+            logits.removeLast(drop)
             return
         }
         var order: [Int]
