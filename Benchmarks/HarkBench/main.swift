@@ -7,6 +7,7 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("asr", benchASR),
     ("vad", benchVAD),
     ("mel", benchMel),
+    ("llm", benchLLM),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

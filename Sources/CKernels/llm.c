@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -554,16 +555,19 @@ float hark_vec_dot_f32(int type, const void *row, const float *x, int n) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Thread pool: workers spin briefly between tasks (token generation issues tasks every few
-// microseconds) and then sleep on a condition variable.
+// Thread pool. A task is split into chunks that threads claim from one atomic word holding
+// (generation, chunk count, next chunk), so a late or descheduled worker never holds up the
+// caller: whoever is running takes the next chunk. Workers spin briefly between tasks (token
+// generation issues tasks every few microseconds), then yield, then sleep on a condition variable.
 
-#define HARK_SPIN_ITERATIONS 200000
+#define HARK_SPIN_ITERATIONS 2000
+#define HARK_YIELD_ITERATIONS 2000
 
 struct hark_pool {
     int threads;
     pthread_t *handles;
-    atomic_int generation;
-    atomic_int pending;
+    _Atomic uint64_t work; // generation << 40 | chunks << 20 | next
+    atomic_int done;
     atomic_int stop;
     atomic_int sleeping;
     hark_task_fn fn;
@@ -571,6 +575,10 @@ struct hark_pool {
     pthread_mutex_t mutex;
     pthread_cond_t wake;
 };
+
+#define WORK_GEN(w) ((w) >> 40)
+#define WORK_CHUNKS(w) (((w) >> 20) & 0xFFFFF)
+#define WORK_NEXT(w) ((w) & 0xFFFFF)
 
 typedef struct { hark_pool *pool; int index; } worker_arg;
 
@@ -580,26 +588,39 @@ static inline void cpu_relax(void) {
 #endif
 }
 
+// Claims and runs chunks of the current task until none is left.
+static void run_chunks(hark_pool *pool, uint64_t generation, int thread_index) {
+    for (;;) {
+        uint64_t w = atomic_load(&pool->work);
+        if (WORK_GEN(w) != generation || WORK_NEXT(w) >= WORK_CHUNKS(w)) return;
+        if (!atomic_compare_exchange_weak(&pool->work, &w, w + 1)) continue;
+        // A claimed chunk keeps the task (and its fn/context) alive until `done` counts it.
+        pool->fn(pool->context, (int)WORK_NEXT(w), thread_index);
+        atomic_fetch_add(&pool->done, 1);
+    }
+}
+
 static void *worker_main(void *raw) {
     worker_arg arg = *(worker_arg *)raw;
     free(raw);
     hark_pool *pool = arg.pool;
-    int seen = 0;
+    uint64_t seen = 0;
     for (;;) {
         int spins = 0;
-        while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->stop)) {
-            if (++spins < HARK_SPIN_ITERATIONS) { cpu_relax(); continue; }
+        while (WORK_GEN(atomic_load(&pool->work)) == seen && !atomic_load(&pool->stop)) {
+            spins++;
+            if (spins < HARK_SPIN_ITERATIONS) { cpu_relax(); continue; }
+            if (spins < HARK_SPIN_ITERATIONS + HARK_YIELD_ITERATIONS) { sched_yield(); continue; }
             pthread_mutex_lock(&pool->mutex);
             atomic_fetch_add(&pool->sleeping, 1);
-            while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->stop))
+            while (WORK_GEN(atomic_load(&pool->work)) == seen && !atomic_load(&pool->stop))
                 pthread_cond_wait(&pool->wake, &pool->mutex);
             atomic_fetch_sub(&pool->sleeping, 1);
             pthread_mutex_unlock(&pool->mutex);
         }
         if (atomic_load(&pool->stop)) return NULL;
-        seen = atomic_load(&pool->generation);
-        pool->fn(pool->context, arg.index, pool->threads);
-        atomic_fetch_sub(&pool->pending, 1);
+        seen = WORK_GEN(atomic_load(&pool->work));
+        run_chunks(pool, seen, arg.index);
     }
 }
 
@@ -614,9 +635,8 @@ hark_pool *hark_pool_create(int threads) {
     pool->handles = calloc((size_t)threads, sizeof(pthread_t));
     for (int i = 1; i < threads; i++) {
         worker_arg *arg = malloc(sizeof(worker_arg));
-        arg->pool = pool;
-        arg->index = i;
-        if (pthread_create(&pool->handles[i], NULL, worker_main, arg) != 0) {
+        if (arg) { arg->pool = pool; arg->index = i; }
+        if (!arg || pthread_create(&pool->handles[i], NULL, worker_main, arg) != 0) {
             free(arg);
             pool->threads = i; // run with the threads that started
             break;
@@ -627,22 +647,29 @@ hark_pool *hark_pool_create(int threads) {
 
 int hark_pool_threads(const hark_pool *pool) { return pool ? pool->threads : 1; }
 
-void hark_pool_run(hark_pool *pool, hark_task_fn fn, void *context) {
-    if (!pool || pool->threads == 1) {
-        fn(context, 0, 1);
+void hark_pool_run(hark_pool *pool, hark_task_fn fn, void *context, int chunks) {
+    if (chunks <= 0) return;
+    if (!pool || pool->threads == 1 || chunks == 1) {
+        for (int c = 0; c < chunks; c++) fn(context, c, 0);
         return;
     }
+    if (chunks > 0xFFFFF) chunks = 0xFFFFF; // callers keep chunk counts small
     pool->fn = fn;
     pool->context = context;
-    atomic_store(&pool->pending, pool->threads - 1);
-    atomic_fetch_add(&pool->generation, 1);
+    atomic_store(&pool->done, 0);
+    uint64_t generation = WORK_GEN(atomic_load(&pool->work)) + 1;
+    atomic_store(&pool->work, (generation << 40) | ((uint64_t)chunks << 20));
     if (atomic_load(&pool->sleeping) > 0) {
         pthread_mutex_lock(&pool->mutex);
         pthread_cond_broadcast(&pool->wake);
         pthread_mutex_unlock(&pool->mutex);
     }
-    fn(context, 0, pool->threads);
-    while (atomic_load(&pool->pending) > 0) cpu_relax();
+    run_chunks(pool, generation, 0);
+    int spins = 0;
+    while (atomic_load(&pool->done) < chunks) {
+        if (++spins < HARK_SPIN_ITERATIONS) cpu_relax();
+        else sched_yield();
+    }
 }
 
 void hark_pool_destroy(hark_pool *pool) {
@@ -669,17 +696,16 @@ typedef struct {
     const float *x;
     const hark_q8_block *xq;
     float *y;
+    int rows_per_chunk;
 } matmul_task;
 
 #define HARK_ROW_TILE 16
 
-static void matmul_worker(void *raw, int ith, int nth) {
+static void matmul_worker(void *raw, int chunk, int thread_index) {
+    (void)thread_index;
     const matmul_task *t = (const matmul_task *)raw;
-    // Contiguous row ranges, multiples of the tile so threads do not share cache lines of y.
-    int tiles = (t->rows + HARK_ROW_TILE - 1) / HARK_ROW_TILE;
-    int first = (int)((long)tiles * ith / nth) * HARK_ROW_TILE;
-    int last = (int)((long)tiles * (ith + 1) / nth) * HARK_ROW_TILE;
-    if (last > t->rows) last = t->rows;
+    int first = chunk * t->rows_per_chunk;
+    int last = first + t->rows_per_chunk < t->rows ? first + t->rows_per_chunk : t->rows;
     const int quantized = !(t->type == HARK_GGML_F32 || t->type == HARK_GGML_F16 || t->type == HARK_GGML_BF16);
     const int nb = t->cols / 32;
     for (int r0 = first; r0 < last; r0 += HARK_ROW_TILE) {
@@ -706,13 +732,19 @@ static void matmul_worker(void *raw, int ith, int nth) {
 void hark_matmul(hark_pool *pool, int type, const void *w, size_t row_bytes, int rows, int cols,
                  const float *x, const hark_q8_block *xq, int tokens, float *y, int ldy) {
     ensure_init();
-    matmul_task task = {type, (const uint8_t *)w, row_bytes, rows, cols, tokens, ldy, x, xq, y};
+    // Chunks of whole row tiles (threads never share cache lines of y), about 8 per thread.
+    int threads = hark_pool_threads(pool);
+    int tiles = (rows + HARK_ROW_TILE - 1) / HARK_ROW_TILE;
+    int tiles_per_chunk = (tiles + 8 * threads - 1) / (8 * threads);
+    matmul_task task = {type, (const uint8_t *)w, row_bytes, rows, cols, tokens, ldy, x, xq, y,
+                        tiles_per_chunk * HARK_ROW_TILE};
+    int chunks = (rows + task.rows_per_chunk - 1) / task.rows_per_chunk;
     // Small products are not worth waking the workers.
     if ((long)rows * cols * tokens < 32768) {
-        matmul_worker(&task, 0, 1);
+        for (int c = 0; c < chunks; c++) matmul_worker(&task, c, 0);
         return;
     }
-    hark_pool_run(pool, matmul_worker, &task);
+    hark_pool_run(pool, matmul_worker, &task, chunks);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -756,15 +788,14 @@ typedef struct {
     int tokens, pos0, heads, kv_heads, head_dim, scratch_stride;
 } attention_task;
 
-static void attention_worker(void *raw, int ith, int nth) {
+static void attention_worker(void *raw, int job, int ith) {
     const attention_task *t = (const attention_task *)raw;
     const int group = t->heads / t->kv_heads;
     const int kv_width = t->kv_heads * t->head_dim;
     const int q_width = t->heads * t->head_dim;
     const float scale = 1.0f / sqrtf((float)t->head_dim);
     float *scores = t->scratch + (size_t)ith * t->scratch_stride;
-    const int jobs = t->tokens * t->heads;
-    for (int job = ith; job < jobs; job += nth) {
+    {
         int tok = job / t->heads, h = job % t->heads, kvh = h / group;
         int n = t->pos0 + tok + 1;
         const float *q = t->q + (size_t)tok * q_width + (size_t)h * t->head_dim;
@@ -795,8 +826,8 @@ void hark_attention(hark_pool *pool, const float *q, const float *k_cache, const
                     float *scratch) {
     attention_task task = {q, k_cache, v_cache, out, scratch, tokens, pos0, heads, kv_heads, head_dim, pos0 + tokens};
     if (!pool || (long)tokens * (pos0 + tokens) * heads * head_dim < 65536) {
-        attention_worker(&task, 0, 1);
+        for (int job = 0; job < tokens * heads; job++) attention_worker(&task, job, 0);
         return;
     }
-    hark_pool_run(pool, attention_worker, &task);
+    hark_pool_run(pool, attention_worker, &task, tokens * heads);
 }

@@ -22,6 +22,7 @@ struct Hark: AsyncParsableCommand {
             RecordCommand.self,
             PlayCommand.self,
             ModelsCommand.self,
+            ChatCommand.self,
         ]
     )
 }

@@ -62,14 +62,16 @@ float hark_vec_dot_f32(int type, const void *row, const float *x, int n);
 
 /// A small persistent pool of worker threads for matrix products.
 typedef struct hark_pool hark_pool;
-typedef void (*hark_task_fn)(void *context, int thread_index, int thread_count);
+/// One chunk of a task; `thread_index` (0..<threads) tells which per-thread scratch to use.
+typedef void (*hark_task_fn)(void *context, int chunk, int thread_index);
 
 /// Creates a pool running tasks on `threads` threads (the caller counts as one). NULL on failure.
 hark_pool *hark_pool_create(int threads);
 void hark_pool_destroy(hark_pool *pool);
 int hark_pool_threads(const hark_pool *pool);
-/// Runs `fn(context, i, n)` for i in 0..<n on the pool (i == 0 on the calling thread) and waits.
-void hark_pool_run(hark_pool *pool, hark_task_fn fn, void *context);
+/// Runs `fn(context, c, thread)` for every chunk c in 0..<chunks (at most 2^20 - 1), each
+/// exactly once, on whichever threads are free (the caller works too), and waits for all.
+void hark_pool_run(hark_pool *pool, hark_task_fn fn, void *context, int chunks);
 
 /// y[t * ldy + r] = dot(W row r, x row t) for r < rows, t < tokens.
 /// W: `rows` rows of `cols` elements of `type`, `row_bytes` apart.

@@ -83,6 +83,15 @@ public final class LLMSession: @unchecked Sendable {
         if count < tokens.count { tokens.removeLast(tokens.count - count) }
     }
 
+    /// Keeps the longest cached prefix of `conversation` (dropping the rest of the cache) and
+    /// returns the tokens still to evaluate - at least the last one, whose logits are needed.
+    public func reuseCache(for conversation: [Int]) -> [Int] {
+        var common = 0
+        while common < min(tokens.count, conversation.count - 1) && tokens[common] == conversation[common] { common += 1 }
+        truncate(to: common)
+        return Array(conversation[common...])
+    }
+
     /// Appends `newTokens` to the conversation, evaluating them in batches, and returns the
     /// logits (vocabulary-sized) predicting the token after the last one.
     public func evaluate(_ newTokens: [Int]) throws -> [Float] {
