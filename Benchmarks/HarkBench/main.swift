@@ -3,6 +3,7 @@ import Foundation
 // Release-build benchmarks: `scripts/bench [area...]` runs `swift run -c release hark-bench AREA`.
 // Each area registers one entry here and lives in its own file.
 let benchmarks: [(name: String, run: () async throws -> Void)] = [
+    ("tokenizer", benchTokenizer),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
