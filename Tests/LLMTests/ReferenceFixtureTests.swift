@@ -47,8 +47,16 @@ import Testing
 
     @Test(.enabled(if: FileManager.default.fileExists(atPath: ProjectPaths.smolLM2.path), "SmolLM2 model not installed"))
     func greedyPromptsTokenizeLikeLlamaCpp() throws {
-        let tokenizer = try LoadedTokenizers.smolLM2.get()
-        let url = ProjectPaths.fixtures.appendingPathComponent("llm/greedy_smollm2.json")
+        try Self.checkGreedyPrompts(try LoadedTokenizers.smolLM2.get(), "greedy_smollm2.json")
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: LoadedTokenizers.qwenURL.path), "Qwen2.5 model not installed"))
+    func qwenGreedyPromptsTokenizeLikeLlamaCpp() throws {
+        try Self.checkGreedyPrompts(try LoadedTokenizers.qwen.get(), "greedy_qwen2.5.json")
+    }
+
+    static func checkGreedyPrompts(_ tokenizer: any LLMTokenizer, _ name: String) throws {
+        let url = ProjectPaths.fixtures.appendingPathComponent("llm/\(name)")
         let fixture = try JSONDecoder().decode(Greedy.self, from: Data(contentsOf: url))
         #expect(fixture.cases.count >= 3)
         for c in fixture.cases {
