@@ -8,6 +8,7 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("vad", benchVAD),
     ("mel", benchMel),
     ("llm", benchLLM),
+    ("tokenizer", benchTokenizer),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

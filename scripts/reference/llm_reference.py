@@ -222,7 +222,7 @@ def greedy_prompts(key):
 
 def greedy_fixture(key, path):
     import llama_cpp
-    llm = llama_cpp.Llama(model_path=path, n_ctx=512, n_threads=2, n_batch=512, logits_all=False,
+    llm = llama_cpp.Llama(model_path=path, n_ctx=512, n_threads=2, n_batch=512, logits_all=True,
                           seed=0, verbose=False)
     cases = []
     for name, prompt in greedy_prompts(key):
