@@ -113,8 +113,7 @@ public final class WhisperTranscriber: Sendable {
             let decoder = WindowDecoder(session: session, tokens: tokens)
             let (result, compression) = try decodeWithFallback(decoder, prompt: prompt, filters: filters, options: options, seek: seek)
 
-            if let noSpeechThreshold = options.noSpeechThreshold, result.noSpeechProb > noSpeechThreshold,
-               !(options.logProbThreshold.map { result.avgLogProb > $0 } ?? false) {
+            if Self.isSilence(result, options) {
                 seek += segmentSize
                 progress?(min(1, Double(seek) / Double(max(contentFrames, 1))))
                 continue
@@ -139,6 +138,24 @@ public final class WhisperTranscriber: Sendable {
         }
         let text = segments.map(\.text).joined().trimmingCharacters(in: .whitespaces)
         return Transcript(segments: segments, text: text, language: language)
+    }
+
+    /// Whisper's no-speech rule (no-speech probability above the threshold, unless the text is
+    /// likely enough), then Hark's speech-confidence gate.
+    static func isSilence(_ result: WindowDecoding, _ options: TranscriptionOptions) -> Bool {
+        if let noSpeechThreshold = options.noSpeechThreshold, result.noSpeechProb > noSpeechThreshold,
+           !(options.logProbThreshold.map { result.avgLogProb > $0 } ?? false) {
+            return true
+        }
+        if let minimum = options.minimumSpeechConfidence {
+            return speechConfidence(result) < minimum
+        }
+        return false
+    }
+
+    /// (1 - no-speech probability) x exp(average log-probability).
+    static func speechConfidence(_ result: WindowDecoding) -> Float {
+        (1 - result.noSpeechProb) * expf(result.avgLogProb)
     }
 
     /// faster-whisper's `get_suppressed_tokens`: -1 expands to the model's non-speech set, and the
