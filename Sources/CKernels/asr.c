@@ -199,3 +199,45 @@ void hark_softmax_rows(float *x, size_t rows, size_t cols, size_t stride, const 
         for (size_t i = n; i < cols; i++) row[i] = 0;
     }
 }
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma,f16c")))
+static void gemv_f16_avx2(const uint16_t *w, size_t rows, size_t cols, const float *x, size_t batch, float *out, size_t out_stride) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint16_t *row = w + r * cols;
+        for (size_t b = 0; b < batch; b++) {
+            const float *xb = x + b * cols;
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+            size_t c = 0;
+            for (; c + 16 <= cols; c += 16) {
+                __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + c)));
+                __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + c + 8)));
+                acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xb + c), acc0);
+                acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xb + c + 8), acc1);
+            }
+            __m256 acc = _mm256_add_ps(acc0, acc1);
+            __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+            s = _mm_hadd_ps(s, s);
+            s = _mm_hadd_ps(s, s);
+            float sum = _mm_cvtss_f32(s);
+            for (; c < cols; c++) sum += half_to_float_portable(row[c]) * xb[c];
+            out[b * out_stride + r] = sum;
+        }
+    }
+}
+#endif
+
+void hark_gemv_f16(const uint16_t *w, size_t rows, size_t cols, const float *x, size_t batch,
+                   float *out, size_t out_stride) {
+#if defined(__x86_64__)
+    if (use_avx2()) { gemv_f16_avx2(w, rows, cols, x, batch, out, out_stride); return; }
+#endif
+    for (size_t r = 0; r < rows; r++) {
+        const uint16_t *row = w + r * cols;
+        for (size_t b = 0; b < batch; b++) {
+            float sum = 0;
+            for (size_t c = 0; c < cols; c++) sum += half_to_float_portable(row[c]) * x[b * cols + c];
+            out[b * out_stride + r] = sum;
+        }
+    }
+}

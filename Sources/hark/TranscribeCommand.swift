@@ -51,7 +51,7 @@ struct TranscribeCommand: AsyncParsableCommand {
     @Option(help: "Text that sets vocabulary and style (names, spellings).")
     var prompt: String?
 
-    @Flag(help: "Add per-word times (JSON).")
+    @Flag(help: "Add per-word times (JSON). Not implemented yet.")
     var wordTimestamps = false
 
     @Option(parsing: .upToNextOption, help: "Temperatures of the fallback ladder (default 0 0.2 0.4 0.6 0.8 1.0).")
@@ -65,6 +65,9 @@ struct TranscribeCommand: AsyncParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if TranscriptionTask(rawValue: task) == nil { throw ValidationError("--task must be 'transcribe' or 'translate'") }
         if temperature.contains(where: { $0 < 0 }) { throw ValidationError("--temperature values must be >= 0") }
+        if wordTimestamps {
+            throw ValidationError("--word-timestamps is not implemented yet (segment timestamps are in srt, vtt and json)")
+        }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("'-' (standard input) can be given once") }
     }
 

@@ -57,8 +57,8 @@ import Testing
             #expect(segment.temperature == 0 && segment.avgLogProb > -1 && segment.noSpeechProb < 0.6)
             previousEnd = segment.end
         }
-        #expect(transcript.text.hasPrefix("And so, my fellow Americans"))
-        #expect(transcript.text.hasSuffix("for your country."))
+        #expect(EnglishTextNormalizer().normalize(transcript.text)
+                == "and so my fellow americans ask not what your country can do for you ask what you can do for your country")
     }
 
     /// Audio over 30 s goes window by window: JFK three times with pauses is 3 x the text.
