@@ -9,9 +9,9 @@ struct TranscribeCommand: AsyncParsableCommand {
         commandName: "transcribe",
         abstract: "Transcribe WAV files with Whisper, on this machine.",
         discussion: """
-            Reads each FILE (WAV, any rate and channel count; '-' reads standard input), and writes
-            the transcript to standard output, or to OUTPUT-DIR/<name>.<format> with --output-dir.
-            Audio longer than 30 s is transcribed window by window; a progress bar goes to standard
+            Reads each FILE (WAV, any rate and channel count; '-' reads standard input), and writes \
+            the transcript to standard output, or to OUTPUT-DIR/<name>.<format> with --output-dir. \
+            Audio longer than 30 s is transcribed window by window; a progress bar goes to standard \
             error when it is a terminal.
 
             Examples:
