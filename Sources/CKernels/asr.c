@@ -55,7 +55,103 @@ void hark_f16_to_f32(const uint16_t *src, float *dst, size_t count) {
     for (size_t i = 0; i < count; i++) dst[i] = half_to_float_portable(src[i]);
 }
 
+#if defined(__x86_64__)
+// exp(x) for 8 floats: x = n ln2 + r, |r| <= ln2/2, exp(r) by a degree-6 polynomial (Cephes
+// expf coefficients), times 2^n built in the exponent bits. Relative error ~2e-7; inputs below
+// -87 give 0 (softmax arguments are <= 0).
+__attribute__((target("avx2,fma")))
+static inline __m256 exp8(__m256 x) {
+    const __m256 log2e = _mm256_set1_ps(1.44269504088896341f);
+    const __m256 ln2_hi = _mm256_set1_ps(0.693359375f), ln2_lo = _mm256_set1_ps(-2.12194440e-4f);
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+    x = _mm256_min_ps(x, _mm256_set1_ps(88.3f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, ln2_hi, x);
+    r = _mm256_fnmadd_ps(n, ln2_lo, r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 r2 = _mm256_mul_ps(r, r);
+    p = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+__attribute__((target("avx2,fma")))
+static void softmax_row_avx2(float *row, size_t n) {
+    size_t i = 0;
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    for (; i + 8 <= n; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(row + i));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, vmax);
+    float maximum = -INFINITY;
+    for (int k = 0; k < 8; k++) if (lanes[k] > maximum) maximum = lanes[k];
+    for (; i < n; i++) if (row[i] > maximum) maximum = row[i];
+    const __m256 m = _mm256_set1_ps(maximum);
+    __m256 vsum = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 v = exp8(_mm256_sub_ps(_mm256_loadu_ps(row + i), m));
+        _mm256_storeu_ps(row + i, v);
+        vsum = _mm256_add_ps(vsum, v);
+    }
+    _mm256_storeu_ps(lanes, vsum);
+    float sum = 0;
+    for (int k = 0; k < 8; k++) sum += lanes[k];
+    for (; i < n; i++) { row[i] = expf(row[i] - maximum); sum += row[i]; }
+    const float inv = sum > 0 ? 1.0f / sum : 0;
+    const __m256 vinv = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), vinv));
+    for (; i < n; i++) row[i] *= inv;
+}
+
+// GELU with erf from Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7), exp by exp8.
+__attribute__((target("avx2,fma")))
+static void gelu_avx2(float *x, size_t count) {
+    const __m256 p = _mm256_set1_ps(0.3275911f);
+    const __m256 a1 = _mm256_set1_ps(0.254829592f), a2 = _mm256_set1_ps(-0.284496736f);
+    const __m256 a3 = _mm256_set1_ps(1.421413741f), a4 = _mm256_set1_ps(-1.453152027f);
+    const __m256 a5 = _mm256_set1_ps(1.061405429f);
+    const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+    const __m256 inv_sqrt2 = _mm256_set1_ps(0.70710678118654752f);
+    const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 z = _mm256_mul_ps(v, inv_sqrt2);
+        __m256 az = _mm256_andnot_ps(sign_mask, z);
+        __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(p, az, one));
+        __m256 poly = _mm256_fmadd_ps(a5, t, a4);
+        poly = _mm256_fmadd_ps(poly, t, a3);
+        poly = _mm256_fmadd_ps(poly, t, a2);
+        poly = _mm256_fmadd_ps(poly, t, a1);
+        poly = _mm256_mul_ps(poly, t);
+        __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(az, az)));
+        __m256 erf_abs = _mm256_fnmadd_ps(poly, e, one);
+        __m256 erf = _mm256_or_ps(erf_abs, _mm256_and_ps(z, sign_mask));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, erf)));
+    }
+    const float s = 0.70710678118654752f;
+    for (; i < count; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * s));
+}
+#endif
+
+static int use_avx2(void) {
+#if defined(__x86_64__)
+    static int fast = -1;
+    if (fast < 0) fast = hark_cpu_has_avx2_fma_f16c();
+    return fast;
+#else
+    return 0;
+#endif
+}
+
 void hark_gelu(float *x, size_t count) {
+#if defined(__x86_64__)
+    if (use_avx2()) { gelu_avx2(x, count); return; }
+#endif
     const float inv_sqrt2 = 0.70710678118654752f;
     for (size_t i = 0; i < count; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * inv_sqrt2));
 }
@@ -87,6 +183,13 @@ void hark_softmax_rows(float *x, size_t rows, size_t cols, size_t stride, const 
         float *row = x + r * stride;
         size_t n = valid ? (size_t)valid[r] : cols;
         if (n > cols) n = cols;
+#if defined(__x86_64__)
+        if (use_avx2()) {
+            softmax_row_avx2(row, n);
+            for (size_t i = n; i < cols; i++) row[i] = 0;
+            continue;
+        }
+#endif
         float maximum = -INFINITY;
         for (size_t i = 0; i < n; i++) if (row[i] > maximum) maximum = row[i];
         float sum = 0;
@@ -94,5 +197,47 @@ void hark_softmax_rows(float *x, size_t rows, size_t cols, size_t stride, const 
         float inv = sum > 0 ? 1.0f / sum : 0;
         for (size_t i = 0; i < n; i++) row[i] *= inv;
         for (size_t i = n; i < cols; i++) row[i] = 0;
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma,f16c")))
+static void gemv_f16_avx2(const uint16_t *w, size_t rows, size_t cols, const float *x, size_t batch, float *out, size_t out_stride) {
+    for (size_t r = 0; r < rows; r++) {
+        const uint16_t *row = w + r * cols;
+        for (size_t b = 0; b < batch; b++) {
+            const float *xb = x + b * cols;
+            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+            size_t c = 0;
+            for (; c + 16 <= cols; c += 16) {
+                __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + c)));
+                __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + c + 8)));
+                acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xb + c), acc0);
+                acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xb + c + 8), acc1);
+            }
+            __m256 acc = _mm256_add_ps(acc0, acc1);
+            __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+            s = _mm_hadd_ps(s, s);
+            s = _mm_hadd_ps(s, s);
+            float sum = _mm_cvtss_f32(s);
+            for (; c < cols; c++) sum += half_to_float_portable(row[c]) * xb[c];
+            out[b * out_stride + r] = sum;
+        }
+    }
+}
+#endif
+
+void hark_gemv_f16(const uint16_t *w, size_t rows, size_t cols, const float *x, size_t batch,
+                   float *out, size_t out_stride) {
+#if defined(__x86_64__)
+    if (use_avx2()) { gemv_f16_avx2(w, rows, cols, x, batch, out, out_stride); return; }
+#endif
+    for (size_t r = 0; r < rows; r++) {
+        const uint16_t *row = w + r * cols;
+        for (size_t b = 0; b < batch; b++) {
+            float sum = 0;
+            for (size_t c = 0; c < cols; c++) sum += half_to_float_portable(row[c]) * x[b * cols + c];
+            out[b * out_stride + r] = sum;
+        }
     }
 }

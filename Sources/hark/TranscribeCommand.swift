@@ -9,9 +9,9 @@ struct TranscribeCommand: AsyncParsableCommand {
         commandName: "transcribe",
         abstract: "Transcribe WAV files with Whisper, on this machine.",
         discussion: """
-            Reads each FILE (WAV, any rate and channel count; '-' reads standard input), and writes
-            the transcript to standard output, or to OUTPUT-DIR/<name>.<format> with --output-dir.
-            Audio longer than 30 s is transcribed window by window; a progress bar goes to standard
+            Reads each FILE (WAV, any rate and channel count; '-' reads standard input), and writes \
+            the transcript to standard output, or to OUTPUT-DIR/<name>.<format> with --output-dir. \
+            Audio longer than 30 s is transcribed window by window; a progress bar goes to standard \
             error when it is a terminal.
 
             Examples:
@@ -51,7 +51,7 @@ struct TranscribeCommand: AsyncParsableCommand {
     @Option(help: "Text that sets vocabulary and style (names, spellings).")
     var prompt: String?
 
-    @Flag(help: "Add per-word times (JSON).")
+    @Flag(help: "Add per-word times (JSON). Not implemented yet.")
     var wordTimestamps = false
 
     @Option(parsing: .upToNextOption, help: "Temperatures of the fallback ladder (default 0 0.2 0.4 0.6 0.8 1.0).")
@@ -65,6 +65,9 @@ struct TranscribeCommand: AsyncParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if TranscriptionTask(rawValue: task) == nil { throw ValidationError("--task must be 'transcribe' or 'translate'") }
         if temperature.contains(where: { $0 < 0 }) { throw ValidationError("--temperature values must be >= 0") }
+        if wordTimestamps {
+            throw ValidationError("--word-timestamps is not implemented yet (segment timestamps are in srt, vtt and json)")
+        }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("'-' (standard input) can be given once") }
     }
 

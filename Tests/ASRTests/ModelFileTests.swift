@@ -125,3 +125,33 @@ import Testing
         #expect(config.suppressIDs.count > 50)
     }
 }
+
+/// The vectorised kernels against plain loops.
+@Suite struct ModelKernelTests {
+    @Test func geluMatchesErfDefinition() {
+        var x: [Float] = (0..<1000).map { Float($0 - 500) / 50 } + [-100, 100, 0]
+        let expected = x.map { 0.5 * $0 * (1 + erf($0 / Float(2).squareRoot())) }
+        hark_gelu(&x, x.count)
+        for (a, b) in zip(x, expected) { #expect(abs(a - b) <= 1e-5 * max(1, abs(b))) }
+    }
+
+    @Test func softmaxRowsMatchPlainLoopWithCausalMask() {
+        var rng = SplitMix64(seed: 9)
+        let cols = 37
+        let input = (0..<(3 * cols)).map { _ in Float.random(in: -30...30, using: &rng) }
+        var x = input
+        let valid: [Int32] = [37, 5, 1]
+        hark_softmax_rows(&x, 3, cols, cols, valid)
+        for r in 0..<3 {
+            let n = Int(valid[r])
+            let row = Array(input[(r * cols)..<(r * cols + n)])
+            let m = row.max()!
+            let e = row.map { expf($0 - m) }
+            let s = e.reduce(0, +)
+            for i in 0..<cols {
+                let expected = i < n ? e[i] / s : 0
+                #expect(abs(x[r * cols + i] - expected) <= 1e-6)
+            }
+        }
+    }
+}

@@ -120,9 +120,9 @@ public final class DecoderSession {
         for b in 0..<batch {
             for i in 0..<n {
                 let dst = x.pointer + (b * n + i) * d
-                let emb = model.embeddings.pointer + tokens[b][i] * d
+                model.embeddings.row(tokens[b][i], width: d, into: dst)
                 let pos = model.decoderPositions.pointer + (length + i) * d
-                for c in 0..<d { dst[c] = emb[c] + pos[c] }
+                for c in 0..<d { dst[c] += pos[c] }
             }
         }
         let normed = FloatBuffer(count: rows * d)
@@ -180,8 +180,8 @@ public final class DecoderSession {
         }
         let vocab = dims.vocabularySize
         let logits = FloatBuffer(count: wanted.count * vocab)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(wanted.count), Int32(vocab), Int32(d),
-                    1, picked.constant, Int32(d), model.embeddings.constant, Int32(d), 0, logits.pointer, Int32(vocab))
+        model.embeddings.project(picked.constant, batch: wanted.count, width: d, vocabulary: vocab,
+                                 into: logits.pointer, threads: Int(openblas_get_num_threads()))
         let last = (0..<batch).map { Array(UnsafeBufferPointer(start: logits.pointer + $0 * vocab, count: vocab)) }
         let extra = extraPosition.map { _ in Array(UnsafeBufferPointer(start: logits.pointer + batch * vocab, count: vocab)) }
         return (last, extra)

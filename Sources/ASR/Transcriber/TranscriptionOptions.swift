@@ -24,6 +24,13 @@ public struct TranscriptionOptions: Sendable, Codable, Equatable {
     /// A window with no-speech probability above this (and log-probability below
     /// `logProbThreshold`) is silence: it gives no text.
     public var noSpeechThreshold: Float? = 0.6
+    /// Hark's extra silence gate, applied after Whisper's: a window whose speech confidence,
+    /// (1 - no-speech probability) x exp(average log-probability), is below this gives no text.
+    /// Whisper's own rule misses the short hallucinations tiny models produce on silence, hum
+    /// and noise ("You", "Okay."): there the no-speech probability is high or the text unlikely,
+    /// and the product stays far below that of real speech (0.5-0.9). nil turns it off
+    /// (faster-whisper behaviour).
+    public var minimumSpeechConfidence: Float? = 0.3
     /// Text that precedes the first window, to steer vocabulary and spelling.
     public var initialPrompt: String? = nil
     /// Prompt each window with the text of the previous ones (reset when temperature exceeds

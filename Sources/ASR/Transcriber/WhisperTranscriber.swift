@@ -54,17 +54,12 @@ public final class WhisperTranscriber: Sendable {
         if let language = options.language, tokens.isMultilingual, tokens.languages[language] == nil {
             throw ASRError.invalidInput(reason: "unknown language '\(language)'")
         }
-        let contentFrames = samples.count / LogMelSpectrogram.hopLength
-        // Features of the whole recording followed by 30 s of silence (openai-whisper's
-        // `transcribe`), so every window can be cut from one spectrogram.
-        let mel: MelFeatures
-        let shortWindow = options.shortenedEncoderWindow && contentFrames < Self.windowFrames
-        if shortWindow {
-            mel = features.compute(samples, padToSeconds: LogMelSpectrogram.chunkSeconds)
-        } else {
-            mel = features.compute(samples + [Float](repeating: 0, count: Int(LogMelSpectrogram.chunkSeconds) * Self.sampleRate),
-                                   padToSeconds: nil)
-        }
+        // Features as faster-whisper (the reference) computes them: the log-mel of the whole
+        // recording plus one hop of zeros; each window is cut from it and zero-padded (in the
+        // feature domain) to 30 s.
+        let mel = features.compute(samples + [Float](repeating: 0, count: LogMelSpectrogram.hopLength), padToSeconds: nil)
+        let contentFrames = max(0, mel.frames - 1)
+        let shortWindow = options.shortenedEncoderWindow
         var language = options.language ?? "en"
         var languageDetected = options.language != nil || !tokens.isMultilingual
         var allTokens: [Int] = []
@@ -86,7 +81,7 @@ public final class WhisperTranscriber: Sendable {
             } else {
                 encoderFrames = Self.windowFrames
             }
-            let window = Self.slice(mel, from: seek, frames: encoderFrames)
+            let window = Self.slice(mel, from: seek, count: segmentSize, frames: encoderFrames)
             let encoded = try model.encode(mel: window, frames: encoderFrames)
             let session = DecoderSession(model: model, encoderOutput: encoded)
             if !languageDetected {
@@ -113,8 +108,7 @@ public final class WhisperTranscriber: Sendable {
             let decoder = WindowDecoder(session: session, tokens: tokens)
             let (result, compression) = try decodeWithFallback(decoder, prompt: prompt, filters: filters, options: options, seek: seek)
 
-            if let noSpeechThreshold = options.noSpeechThreshold, result.noSpeechProb > noSpeechThreshold,
-               !(options.logProbThreshold.map { result.avgLogProb > $0 } ?? false) {
+            if Self.isSilence(result, options) {
                 seek += segmentSize
                 progress?(min(1, Double(seek) / Double(max(contentFrames, 1))))
                 continue
@@ -139,6 +133,24 @@ public final class WhisperTranscriber: Sendable {
         }
         let text = segments.map(\.text).joined().trimmingCharacters(in: .whitespaces)
         return Transcript(segments: segments, text: text, language: language)
+    }
+
+    /// Whisper's no-speech rule (no-speech probability above the threshold, unless the text is
+    /// likely enough), then Hark's speech-confidence gate.
+    static func isSilence(_ result: WindowDecoding, _ options: TranscriptionOptions) -> Bool {
+        if let noSpeechThreshold = options.noSpeechThreshold, result.noSpeechProb > noSpeechThreshold,
+           !(options.logProbThreshold.map { result.avgLogProb > $0 } ?? false) {
+            return true
+        }
+        if let minimum = options.minimumSpeechConfidence {
+            return speechConfidence(result) < minimum
+        }
+        return false
+    }
+
+    /// (1 - no-speech probability) x exp(average log-probability).
+    static func speechConfidence(_ result: WindowDecoding) -> Float {
+        (1 - result.noSpeechProb) * expf(result.avgLogProb)
     }
 
     /// faster-whisper's `get_suppressed_tokens`: -1 expands to the model's non-speech set, and the
@@ -227,10 +239,10 @@ public final class WhisperTranscriber: Sendable {
         return best.0
     }
 
-    /// `frames` columns of `mel` from column `start`, zero-padded past the end, bin-major.
-    static func slice(_ mel: MelFeatures, from start: Int, frames: Int) -> [Float] {
+    /// `count` columns of `mel` from column `start`, zero-padded to `frames` columns, bin-major.
+    static func slice(_ mel: MelFeatures, from start: Int, count: Int, frames: Int) -> [Float] {
         var out = [Float](repeating: 0, count: mel.bins * frames)
-        let available = max(0, min(frames, mel.frames - start))
+        let available = max(0, min(frames, count, mel.frames - start))
         mel.values.withUnsafeBufferPointer { source in
             out.withUnsafeMutableBufferPointer { target in
                 for bin in 0..<mel.bins where available > 0 {
