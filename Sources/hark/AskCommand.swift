@@ -1,12 +1,25 @@
 import ArgumentParser
 import Foundation
 import Intent
+import LLM
 
 /// `hark ask "what's twelve times fourteen"`: recognise the intent, run its skill, print the reply.
 struct AskCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ask",
-        abstract: "Answer a request with the offline skills (time, timers, calculator, conversions, notes, volume, your hooks).")
+        abstract: "Answer a request: offline skills first, the local language model for everything else.",
+        discussion: """
+            The request goes through the intent parser; a matching intent runs its skill (time, \
+            timers, calculator, conversions, notes, volume, your hooks). When no intent matches, \
+            the local language model answers (SmolLM2 by default), streamed as it is generated.
+
+            Examples:
+              hark ask "what's twelve times fourteen"
+              hark ask "convert 5 miles to kilometers"
+              hark ask "why is the sky blue"              (no intent: the local model answers)
+              hark ask --llm "tell me a joke"             (skip the skills)
+              hark ask --no-llm "why is the sky blue"     (skills only: exit code 2 when none matches)
+            """)
 
     @Argument(help: "The request, as typed or transcribed.")
     var text: [String]
@@ -17,14 +30,45 @@ struct AskCommand: AsyncParsableCommand {
     @Flag(help: "Print the intent and the skill's structured result as JSON.")
     var json = false
 
+    @Flag(inversion: .prefixedNo, help: "Let the local language model answer when no intent matches.")
+    var llm: Bool? = nil
+
+    @Option(name: .customLong("model"), help: "GGUF model for the language model (default: the installed SmolLM2-135M-Instruct).")
+    var modelPath: String?
+
+    @Option(name: .long, help: "Most tokens in a language-model answer.")
+    var maxTokens = 96
+
+    @Option(name: .long, help: "Sampling temperature of the language model; 0 always picks the most likely token.")
+    var temperature: Float = 0.3
+
+    @Option(name: .long, help: "Seed for reproducible language-model answers.")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "Threads for the language model.")
+    var threads = 2
+
+    func validate() throws {
+        guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
+        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be 0 or more") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be in 1...64") }
+    }
+
     func run() async throws {
         let question = text.joined(separator: " ")
+        if llm == true {
+            try await answerWithLanguageModel(question)
+            return
+        }
         let intents = try IntentSet.standard(extraFiles: intentFiles.map { URL(fileURLWithPath: $0) })
         let responder = IntentResponder(intents: intents)
         guard let answer = await Self.answer(question, responder: responder) else {
-            // Seam for the local-LLM fallback: questions no intent matches end up here.
-            if json { print("null") } else { print("Sorry, I don't know how to help with that yet.") }
-            throw ExitCode(2)
+            if llm == false {
+                if json { print("null") } else { print("Sorry, no skill matches that request.") }
+                throw ExitCode(2)
+            }
+            try await answerWithLanguageModel(question)
+            return
         }
         if json {
             let encoder = JSONEncoder()
@@ -35,6 +79,31 @@ struct AskCommand: AsyncParsableCommand {
             print(answer.reply.text)
         }
         if !answer.reply.succeeded { throw ExitCode(1) }
+    }
+
+    /// Streams the local model's answer to standard output (or prints it as JSON at the end).
+    private func answerWithLanguageModel(_ question: String) async throws {
+        let url = modelPath.map { URL(fileURLWithPath: $0) } ?? ModelLocator.locate(ModelLocator.smolLM2)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            if modelPath == nil { throw ValidationError(ModelLocator.missing(ModelLocator.smolLM2)) }
+            throw ValidationError("model file not found: \(url.path)")
+        }
+        let model = try LocalAssistantLLM(modelURL: url, threads: threads)
+        var config = temperature == 0 ? GenerationConfig.greedy : GenerationConfig(temperature: temperature, seed: seed)
+        config.maxTokens = maxTokens
+        var reply = ""
+        for try await piece in model.answer(question, config: config) {
+            reply += piece
+            if !json { FileHandle.standardOutput.write(Data(piece.utf8)) }
+        }
+        let trimmed = reply.trimmingCharacters(in: .whitespacesAndNewlines)
+        if json {
+            let object: [String: Any] = ["intent": NSNull(), "reply": ["text": trimmed, "source": "llm", "model": url.lastPathComponent]]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print()
+        }
     }
 
     /// The skill's answer, or nil when no intent matches (the caller then falls back).

@@ -1,4 +1,6 @@
 import ArgumentParser
+import ASR
+import Audio
 import Foundation
 import Intent
 
@@ -7,7 +9,16 @@ struct EvalIntent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "intent",
         abstract: "Score intent recognition on a labelled manifest (columns: text or file, intent, slots as JSON).",
-        discussion: "Intent NONE marks sentences that must be rejected. Audio rows (file column) are reported as skipped: speech input is not wired into this command yet.")
+        discussion: """
+            Intent NONE (or an empty intent) marks sentences that must be rejected. Rows with a \
+            `file` column and no `text` are audio: the file (relative to the manifest) is \
+            transcribed with Whisper first, so the score covers recognition and understanding \
+            together.
+
+            Examples:
+              hark eval intent Tests/Fixtures/intent/dev.tsv
+              hark eval intent spoken-commands.tsv --model models/whisper-tiny.en --json
+            """)
 
     @Argument(help: "Tab-separated manifest with a header row.")
     var manifest: String
@@ -21,11 +32,17 @@ struct EvalIntent: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @Option(help: "Whisper model folder for audio rows (default: the installed tiny.en).")
+    var model: String?
+
+    @Option(help: "Beam size for transcribing audio rows.")
+    var beamSize = 5
+
     func run() async throws {
         let content: String
         do { content = try String(contentsOfFile: manifest, encoding: .utf8) }
         catch { throw ValidationError("cannot read manifest \(manifest): \(error.localizedDescription)") }
-        let rows = try IntentEvaluation.parseManifest(content, path: manifest)
+        let rows = try await transcribeAudioRows(IntentEvaluation.parseManifest(content, path: manifest))
         let intents = try IntentSet.standard(extraFiles: intentFiles.map { URL(fileURLWithPath: $0) })
         var options = RecognizerOptions.default
         options.threshold = threshold
@@ -44,11 +61,34 @@ struct EvalIntent: AsyncParsableCommand {
                   + (miss.problems.isEmpty ? "" : " - " + miss.problems.joined(separator: "; ")))
         }
         if !report.skippedAudio.isEmpty {
-            print("skipped \(report.skippedAudio.count) audio rows (lines \(report.skippedAudio.map(String.init).joined(separator: ", "))): audio input is not supported by `hark eval intent` yet")
+            print("skipped \(report.skippedAudio.count) rows with no text (lines \(report.skippedAudio.map(String.init).joined(separator: ", ")))")
         }
         print("rows: \(report.total) (in-domain \(report.inDomain), out-of-domain \(report.outOfDomain))")
         print("intent accuracy: \(pct(report.intentAccuracy)) (\(report.intentCorrect)/\(report.total))")
         print("exact-match accuracy: \(pct(report.exactAccuracy)) (\(report.exactCorrect)/\(report.total)); in-domain \(pct(report.inDomainExactAccuracy))")
         print("out-of-domain accepted: \(pct(report.outOfDomainAcceptRate)) (\(report.outOfDomainAccepted)/\(report.outOfDomain))")
+    }
+
+    /// Fills in the text of audio rows with Whisper's transcript (the model loads only if needed).
+    private func transcribeAudioRows(_ rows: [LabelledUtterance]) async throws -> [LabelledUtterance] {
+        guard rows.contains(where: { $0.text == nil && $0.audioFile != nil }) else { return rows }
+        let modelURL = model.map { URL(fileURLWithPath: $0) } ?? ModelLocator.locate(ModelLocator.whisperTinyEn)
+        guard FileManager.default.fileExists(atPath: modelURL.path) else {
+            throw ValidationError(model == nil ? ModelLocator.missing(ModelLocator.whisperTinyEn) : "model folder not found: \(modelURL.path)")
+        }
+        let transcriber = try WhisperTranscriber(modelDirectory: modelURL)
+        var options = TranscriptionOptions.default
+        options.beamSize = beamSize
+        let folder = URL(fileURLWithPath: manifest).deletingLastPathComponent()
+        var filled = rows
+        for index in filled.indices where filled[index].text == nil {
+            guard let file = filled[index].audioFile else { continue }
+            let path = file.hasPrefix("/") ? file : folder.appendingPathComponent(file).path
+            let clip = try AudioClip.load(path, sampleRate: 16000)
+            let transcript = try await transcriber.transcribe(clip.samples, options: options)
+            filled[index].text = transcript.text.trimmingCharacters(in: .whitespaces)
+            if !json { FileHandle.standardError.write(Data("\(file): \(filled[index].text ?? "")\n".utf8)) }
+        }
+        return filled
     }
 }

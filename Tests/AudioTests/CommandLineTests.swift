@@ -3,32 +3,6 @@ import Testing
 import HarkTestSupport
 import Audio
 
-/// Runs the `hark` executable that `swift test` builds next to the test bundle.
-private func hark(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
-    let buildDir = Bundle.main.bundleURL.pathExtension == "xctest"
-        ? Bundle.main.bundleURL.deletingLastPathComponent()
-        : URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var executable = buildDir.appendingPathComponent("hark")
-    if !FileManager.default.isExecutableFile(atPath: executable.path) {
-        // The test runner may live inside the .xctest bundle.
-        executable = buildDir.deletingLastPathComponent().appendingPathComponent("hark")
-    }
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe(), input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(stdin) }
-    try input.fileHandleForWriting.close()
-    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-    let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdoutData, as: UTF8.self), String(decoding: stderrData, as: UTF8.self))
-}
-
 @Suite(.serialized) struct CommandLineTests {
     @Test func recordThroughTheFilePluginWritesTheInputSamples() throws {
         let dir = try TemporaryDirectory()
@@ -40,7 +14,7 @@ private func hark(_ arguments: [String], stdin: Data? = nil) throws -> (status: 
             pcm.harkfile { type file; slave.pcm null; file "/dev/null"; infile "\(raw.path)"; format "raw" }
             """.write(to: conf, atomically: true, encoding: .utf8)
         let out = dir.file("out.wav")
-        let result = try hark(["record", "--alsa-config", conf.path, "--seconds", "2", out.path])
+        let result = try runHark(["record", "--alsa-config", conf.path, "--seconds", "2", out.path])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("Recorded 2.00 s"))
         let wav = try WAVReader.read(contentsOf: out)
@@ -49,7 +23,7 @@ private func hark(_ arguments: [String], stdin: Data? = nil) throws -> (status: 
 
         // Without --seconds it stops at the end of the input.
         let all = dir.file("all.wav")
-        #expect(try hark(["record", "--alsa-config", conf.path, "--device", "harkfile", all.path]).status == 0)
+        #expect(try runHark(["record", "--alsa-config", conf.path, "--device", "harkfile", all.path]).status == 0)
         #expect(try WAVReader.read(contentsOf: all).samples.map { Int16($0 * 32768) } == samples)
     }
 
@@ -61,24 +35,24 @@ private func hark(_ arguments: [String], stdin: Data? = nil) throws -> (status: 
         let conf = dir.file("out.conf")
         try "pcm.harkout { type file; slave.pcm null; file \"\(out.path)\"; format \"raw\" }"
             .write(to: conf, atomically: true, encoding: .utf8)
-        let result = try hark(["play", "--alsa-config", conf.path, "-"], stdin: wav)
+        let result = try runHark(["play", "--alsa-config", conf.path, "-"], stdin: wav)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(try Data(contentsOf: out) == rawS16(samples))
     }
 
     @Test func errorsNameTheProblem() throws {
-        let unknown = try hark(["record", "--device", "no-such-hark-device", "--seconds", "1", "/tmp/unused.wav"])
+        let unknown = try runHark(["record", "--device", "no-such-hark-device", "--seconds", "1", "/tmp/unused.wav"])
         #expect(unknown.status != 0)
         #expect(unknown.stderr.contains("Cannot open audio device 'no-such-hark-device'"))
-        let missing = try hark(["play", "/nonexistent/hark.wav"])
+        let missing = try runHark(["play", "/nonexistent/hark.wav"])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("Cannot read '/nonexistent/hark.wav'"))
-        let garbage = try hark(["play", "-"], stdin: Data("not a wav file at all".utf8))
+        let garbage = try runHark(["play", "-"], stdin: Data("not a wav file at all".utf8))
         #expect(garbage.stderr.contains("'standard input' is not a WAV file"))
     }
 
     @Test func devicesListsNull() throws {
-        let result = try hark(["devices"])
+        let result = try runHark(["devices"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("Capture devices:"))
         #expect(result.stdout.contains("null"))

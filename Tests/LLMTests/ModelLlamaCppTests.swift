@@ -37,6 +37,21 @@ enum GreedyCheck {
             for pair in c.firstStepTop5 where pair.count == 2 && hasLogits {
                 #expect(abs(Double(logits[Int(pair[0])]) - pair[1]) < 0.5, "\(c.name): logit of \(Int(pair[0]))")
             }
+            // Teacher-forced along llama.cpp's own greedy path: at every step its choice must be
+            // our top token or within a near-tie of it (0.5 logits). This holds the whole forward
+            // pass to llama.cpp's numbers for all 32 steps, while allowing the argmax to flip where
+            // the two implementations' rounding (f16 vs f32 KV cache) decides a near-tie.
+            let firstLogits = logits
+            for (step, expected) in c.generatedIDs.enumerated() {
+                let top = logits.max()!
+                #expect(top - logits[expected] < 0.5,
+                        "\(c.name): step \(step): llama.cpp's token \(expected) is \(top - logits[expected]) below our top logit")
+                logits = try session.evaluate([expected])
+            }
+            // Free-running greedy decoding from the same prompt.
+            session.reset()
+            logits = try session.evaluate(c.promptIDs)
+            #expect(logits == firstLogits, "\(c.name): evaluation is deterministic")
             var generated: [Int] = []
             for _ in c.generatedIDs {
                 let next = logits.indices.max { logits[$0] < logits[$1] }!
@@ -44,11 +59,10 @@ enum GreedyCheck {
                 logits = try session.evaluate([next])
             }
             // Measured against llama-cpp-python 0.3.36 (f16 KV cache, no flash attention): the
-            // first-step logits agree within 0.5 and the first 8 tokens always match, but 3 of the
-            // 4 SmolLM2 prompts then diverge at a near-tie (tokens 9-23). Recorded as a known
-            // issue, not hidden: the full 32-token equality is the goal.
+            // first tokens match, then 3 of the 4 SmolLM2 prompts diverge at a near-tie (tokens
+            // 8-23). Recorded as a known issue, not hidden: full 32-token equality is the goal.
             let agreed = zip(generated, c.generatedIDs).prefix { $0 == $1 }.count
-            #expect(agreed >= min(8, c.generatedIDs.count), "\(c.name): equal for \(agreed) tokens")
+            #expect(agreed >= 1, "\(c.name): the first generated token differs from llama.cpp's")
             withKnownIssue("greedy tokens diverge from llama.cpp after a near-tie", isIntermittent: true) {
                 #expect(generated == c.generatedIDs, "\(c.name): equal for \(agreed) tokens")
             }
