@@ -18,6 +18,7 @@ struct Hark: AsyncParsableCommand {
             TranscribeCommand.self,
             IntentCommand.self,
             AskCommand.self,
+            ListenCommand.self,
         ]
     )
 }
