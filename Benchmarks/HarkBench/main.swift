@@ -6,6 +6,7 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("audio", benchAudio),
     ("asr", benchASR),
     ("vad", benchVAD),
+    ("listen", benchListen),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

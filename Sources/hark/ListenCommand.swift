@@ -103,7 +103,7 @@ struct ListenCommand: AsyncParsableCommand {
                                 config: listenerConfig)
         let terminal = isatty(STDOUT_FILENO) != 0 && !json
         var partialShown = false
-        for try await event in listener.events(from: source, lossless: !paced && input != nil) {
+        for try await event in listener.events(from: source, lossless: !paced && (input != nil || alsaConfig != nil)) {
             if json {
                 write(event.json + "\n")
                 continue

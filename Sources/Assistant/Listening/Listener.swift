@@ -237,14 +237,20 @@ struct RecognitionWorker {
     mutating func partial(from start: Int, to end: Int, emit: (ListenEvent) -> Void) throws {
         lastPartialEnd = end
         let transcript = try listener.recognizer.recognize(audio(start, end), options: config.partialOptions)
-        let text = spokenText(transcript)
-        guard !text.isEmpty else { return }
-        let shown = stabilizer.update(text)
+        // Greedy decoding of a cut-off utterance on a short window can loop ("and so, and so,
+        // ..."): keep no more words than anyone speaks in that time.
+        let budget = 3 + Int(seconds(end - start) * Self.maxWordsPerSecond)
+        let words = spokenText(transcript).split(whereSeparator: \.isWhitespace).prefix(budget)
+        guard !words.isEmpty else { return }
+        let shown = stabilizer.update(words.joined(separator: " "))
         if shown != lastPartialText {
             lastPartialText = shown
             emit(.partial(text: shown, committedWords: stabilizer.committed.count))
         }
     }
+
+    /// Faster than anyone speaks (about 4 words/s is fast speech).
+    static let maxWordsPerSecond = 5.0
 
     /// The transcript's text without segments Whisper judged to be no speech, or "" when
     /// nothing spoken remains (only punctuation or annotations like "[music]").
