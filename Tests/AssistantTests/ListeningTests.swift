@@ -27,25 +27,43 @@ func listen(_ listener: Listener, to source: any AudioSourcing, lossless: Bool =
     return events
 }
 
-/// Synthetic recording: espeak-ng phrases separated by known silences; the truth is where each
-/// phrase's samples rise above -50 dBFS (its own leading/trailing quiet excluded).
+/// Synthetic recording: corpus speech clips laid end to end with known silences, over -60 dBFS
+/// seeded noise. The truth of each clip is its energy extent: 10 ms windows at least 15 dB above
+/// the clip's own floor (10th-percentile window), in runs of at least 20 ms.
 struct SyntheticRecording {
     var samples: [Float] = []
     var truth: [(start: Double, end: Double)] = []
 
-    init(phrases: [String], gaps: [Double]) throws {
-        samples = [Float](repeating: 0, count: Int(gaps[0] * 16000))
-        for (i, phrase) in phrases.enumerated() {
-            let speech = try SpeechSynthesizer.shared.synthesize(phrase)
-            let clip = try AudioClip(samples: speech.samples, sampleRate: speech.sampleRate).resampled(to: 16000).samples
-            let loud = clip.indices.filter { abs(clip[$0]) > 0.003 }
-            let first = try #require(loud.first), last = try #require(loud.last)
-            truth.append((Double(samples.count + first) / 16000, Double(samples.count + last + 1) / 16000))
+    init(clips: [String], gaps: [Double]) throws {
+        precondition(gaps.count == clips.count + 1)
+        for (i, name) in clips.enumerated() {
+            samples += [Float](repeating: 0, count: Int(gaps[i] * 16000))
+            let clip = try AudioClip.load(ProjectPaths.corpus.appendingPathComponent(name).path).samples
+            let extent = try #require(Self.speechExtent(of: clip))
+            truth.append((Double(samples.count + extent.lowerBound) / 16000, Double(samples.count + extent.upperBound) / 16000))
             samples += clip
-            samples += [Float](repeating: 0, count: Int(gaps[min(i + 1, gaps.count - 1)] * 16000))
+        }
+        samples += [Float](repeating: 0, count: Int(gaps[clips.count] * 16000))
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let amplitude: Float = 0.001 * 3.0.squareRoot().floatValue   // RMS 0.001 = -60 dBFS
+        for k in samples.indices {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            samples[k] += (Float(state >> 40) / Float(1 << 24) * 2 - 1) * amplitude
         }
     }
+
+    static func speechExtent(of clip: [Float]) -> Range<Int>? {
+        let window = 160
+        let levels = stride(from: 0, to: clip.count - window + 1, by: window).map { rmsDecibels(Array(clip[$0..<$0 + window])) }
+        let floor = levels.sorted()[levels.count / 10]
+        let loud = levels.map { $0 > floor + 15 }
+        let runs = loud.indices.filter { $0 + 1 < loud.count && loud[$0] && loud[$0 + 1] }
+        guard let first = runs.first, let last = runs.last else { return nil }
+        return first * window..<(last + 2) * window
+    }
 }
+
+extension Double { var floatValue: Float { Float(self) } }
 
 /// Boundaries the endpointer should report with no padding.
 var unpaddedConfig: ListenerConfig {
@@ -61,8 +79,9 @@ func utterances(_ events: [ListenEvent]) -> [(start: Double, end: Double)] {
 }
 
 @Suite(.serialized) struct ListeningTests {
-    static let phrases = ["turn on the kitchen lights", "what is the weather like tomorrow", "set a timer for ten minutes"]
-    static let gaps = [1.0, 1.5, 2.0, 1.0]
+    static let clips = ["A_dictation/cmu_arctic_axb_a0005.wav", "A_dictation/cmu_arctic_axb_a0004.wav",
+                        "A_dictation/cmu_arctic_aew_a0001.wav"]
+    static let gaps = [1.0, 1.5, 2.0, 1.2]
 
     @Test func ringBufferKeepsOrderAndCountsDrops() {
         let ring = SampleRingBuffer(capacity: 5)
@@ -118,7 +137,7 @@ func utterances(_ events: [ListenEvent]) -> [(start: Double, end: Double)] {
     }
 
     @Test func boundariesOfASyntheticRecordingFromAWAVFile() async throws {
-        let recording = try SyntheticRecording(phrases: Self.phrases, gaps: Self.gaps)
+        let recording = try SyntheticRecording(clips: Self.clips, gaps: Self.gaps)
         let dir = try TemporaryDirectory()
         let wav = dir.file("synthetic.wav")
         try WAVWriter.write(AudioClip(samples: recording.samples, sampleRate: 16000), to: wav)
@@ -130,7 +149,7 @@ func utterances(_ events: [ListenEvent]) -> [(start: Double, end: Double)] {
     }
 
     @Test func boundariesOfASyntheticRecordingThroughTheALSAFilePlugin() async throws {
-        let recording = try SyntheticRecording(phrases: Self.phrases, gaps: Self.gaps)
+        let recording = try SyntheticRecording(clips: Self.clips, gaps: Self.gaps)
         let dir = try TemporaryDirectory()
         let raw = dir.file("synthetic.s16")
         let ints = recording.samples.map { Int16(clamping: Int(($0 * 32767).rounded())) }
@@ -169,7 +188,7 @@ func utterances(_ events: [ListenEvent]) -> [(start: Double, end: Double)] {
     func expectBoundaries(_ got: [(start: Double, end: Double)], _ truth: [(start: Double, end: Double)]) throws {
         try #require(got.count == truth.count, "utterances \(got) vs truth \(truth)")
         for (g, t) in zip(got, truth) {
-            #expect(abs(g.start - t.start) <= 0.1, "start \(g.start) vs \(t.start)")
+            #expect(abs(g.start - t.start) <= 0.1, "start \(g.start) vs \(t.start); all \(got) vs \(truth)")
             #expect(abs(g.end - t.end) <= 0.1, "end \(g.end) vs \(t.end)")
         }
     }
