@@ -174,7 +174,9 @@ struct RecognitionWorker {
             reportBacklog(emit: emit)
             for event in endpointer.process(chunk) { try handle(event, emit: emit) }
             let position = historyStart + history.count
+            // Partials are best effort: skipped while recognition is behind, so finals stay prompt.
             if config.partials, let start = utteranceStart, endpointer.isSpeaking,
+               ring.backlog < sampleRate / 4,
                seconds(position - max(lastPartialEnd, start)) >= config.partialInterval {
                 try partial(from: start, to: position, emit: emit)
             }
@@ -240,13 +242,25 @@ struct RecognitionWorker {
         // Greedy decoding of a cut-off utterance on a short window can loop ("and so, and so,
         // ..."): keep no more words than anyone speaks in that time.
         let budget = 3 + Int(seconds(end - start) * Self.maxWordsPerSecond)
-        let words = spokenText(transcript).split(whereSeparator: \.isWhitespace).prefix(budget)
+        let words = withoutRepeatedPrefix(spokenText(transcript).split(whereSeparator: \.isWhitespace).map(String.init)).prefix(budget)
         guard !words.isEmpty else { return }
         let shown = stabilizer.update(words.joined(separator: " "))
         if shown != lastPartialText {
             lastPartialText = shown
             emit(.partial(text: shown, committedWords: stabilizer.committed.count))
         }
+    }
+
+    /// Cuts a decoding loop that restarts the utterance ("and so my fellow, and so my fellow"):
+    /// the words before the first place where at least two of the opening words come again.
+    func withoutRepeatedPrefix(_ words: [String]) -> [String] {
+        func key(_ w: String) -> String { w.lowercased().filter { $0.isLetter || $0.isNumber } }
+        let keys = words.map(key)
+        for k in stride(from: 1, to: keys.count, by: 1) {
+            let span = min(keys.count, 2 * k) - k
+            if span >= 2 && Array(keys[k..<k + span]) == Array(keys[0..<span]) { return Array(words[0..<k]) }
+        }
+        return words
     }
 
     /// Faster than anyone speaks (about 4 words/s is fast speech).
