@@ -35,23 +35,23 @@ let package = Package(
         .target(name: "Intent", dependencies: ["CALSA", .product(name: "Yams", package: "Yams")], resources: [.copy("Resources/en.yaml")]),
         .target(name: "LLM", dependencies: ["CKernels", "COpenBLAS"]),
         .target(name: "Assistant", dependencies: [
-            "Audio", "ASR", "Intent", "LLM", "CEspeakNG",
+            "Audio", "ASR", "Intent", "LLM", "VAD", "CEspeakNG",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "hark", dependencies: [
-            "Audio", "ASR", "Intent", "LLM", "Assistant",
+            "Audio", "ASR", "Intent", "LLM", "VAD", "Assistant",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .executableTarget(name: "hark-bench", dependencies: ["Audio", "ASR", "Intent", "LLM", "VAD"], path: "Benchmarks/HarkBench"),
+        .executableTarget(name: "hark-bench", dependencies: ["Audio", "ASR", "Intent", "LLM", "VAD", "Assistant"], path: "Benchmarks/HarkBench"),
 
         .target(name: "HarkTestSupport"),
         .testTarget(name: "AudioTests", dependencies: ["Audio", "HarkTestSupport"]),
         .testTarget(name: "ASRTests", dependencies: ["ASR", "Audio", "HarkTestSupport"]),
         .testTarget(name: "IntentTests", dependencies: ["Intent", "HarkTestSupport"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HarkTestSupport"]),
-        .testTarget(name: "AssistantTests", dependencies: ["Assistant", "HarkTestSupport"]),
+        .testTarget(name: "AssistantTests", dependencies: ["Assistant", "ASR", "Audio", "VAD", "HarkTestSupport"]),
 
         // Voice activity detection and endpointing (Silero VAD natively, energy gate).
         .target(name: "VAD", dependencies: ["CFFTW", "CKernels"]),

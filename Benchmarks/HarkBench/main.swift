@@ -9,6 +9,7 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("mel", benchMel),
     ("llm", benchLLM),
     ("tokenizer", benchTokenizer),
+    ("listen", benchListen),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

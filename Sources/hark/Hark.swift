@@ -15,14 +15,15 @@ struct Hark: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             TranscribeCommand.self,
+            ListenCommand.self,
             AskCommand.self,
+            ChatCommand.self,
             IntentCommand.self,
             EvalCommand.self,
             DevicesCommand.self,
             RecordCommand.self,
             PlayCommand.self,
             ModelsCommand.self,
-            ChatCommand.self,
         ]
     )
 }
