@@ -16,9 +16,9 @@ struct AskCommand: AsyncParsableCommand {
             Examples:
               hark ask "what's twelve times fourteen"
               hark ask "convert 5 miles to kilometers"
-              hark ask "why is the sky blue"              (no intent: the local model answers)
-              hark ask --llm "tell me a joke"             (skip the skills)
-              hark ask --no-llm "why is the sky blue"     (skills only: exit code 2 when none matches)
+              hark ask "why is the sky blue"           # no intent: the model answers
+              hark ask --llm "tell me a joke"          # skip the skills
+              hark ask --no-llm "why is the sky blue"  # skills only; exit 2 if none
             """)
 
     @Argument(help: "The request, as typed or transcribed.")
@@ -30,29 +30,10 @@ struct AskCommand: AsyncParsableCommand {
     @Flag(help: "Print the intent and the skill's structured result as JSON.")
     var json = false
 
-    @Flag(inversion: .prefixedNo, help: "Let the local language model answer when no intent matches.")
+    @Flag(inversion: .prefixedNo, help: "--llm: only the local language model answers; --no-llm: only the skills (no fallback). Default: skills first, then the model.")
     var llm: Bool? = nil
 
-    @Option(name: .customLong("model"), help: "GGUF model for the language model (default: the installed SmolLM2-135M-Instruct).")
-    var modelPath: String?
-
-    @Option(name: .long, help: "Most tokens in a language-model answer.")
-    var maxTokens = 96
-
-    @Option(name: .long, help: "Sampling temperature of the language model; 0 always picks the most likely token.")
-    var temperature: Float = 0.3
-
-    @Option(name: .long, help: "Seed for reproducible language-model answers.")
-    var seed: UInt64?
-
-    @Option(name: .long, help: "Threads for the language model.")
-    var threads = 2
-
-    func validate() throws {
-        guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
-        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be 0 or more") }
-        guard (1...64).contains(threads) else { throw ValidationError("--threads must be in 1...64") }
-    }
+    @OptionGroup var languageModel: LanguageModelOptions
 
     func run() async throws {
         let question = text.joined(separator: " ")
@@ -83,14 +64,8 @@ struct AskCommand: AsyncParsableCommand {
 
     /// Streams the local model's answer to standard output (or prints it as JSON at the end).
     private func answerWithLanguageModel(_ question: String) async throws {
-        let url = modelPath.map { URL(fileURLWithPath: $0) } ?? ModelLocator.locate(ModelLocator.smolLM2)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            if modelPath == nil { throw ValidationError(ModelLocator.missing(ModelLocator.smolLM2)) }
-            throw ValidationError("model file not found: \(url.path)")
-        }
-        let model = try LocalAssistantLLM(modelURL: url, threads: threads)
-        var config = temperature == 0 ? GenerationConfig.greedy : GenerationConfig(temperature: temperature, seed: seed)
-        config.maxTokens = maxTokens
+        let model = try languageModel.makeAssistant()
+        let config = languageModel.generationConfig
         var reply = ""
         for try await piece in model.answer(question, config: config) {
             reply += piece
@@ -98,7 +73,7 @@ struct AskCommand: AsyncParsableCommand {
         }
         let trimmed = reply.trimmingCharacters(in: .whitespacesAndNewlines)
         if json {
-            let object: [String: Any] = ["intent": NSNull(), "reply": ["text": trimmed, "source": "llm", "model": url.lastPathComponent]]
+            let object: [String: Any] = ["intent": NSNull(), "reply": ["text": trimmed, "source": "llm", "model": try languageModel.modelURL().lastPathComponent]]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
