@@ -2,16 +2,18 @@ import ArgumentParser
 import Foundation
 import LLM
 
-/// The local language model's options, shared by `hark chat` and `hark ask`.
+/// The local language model's options, shared by `hark chat` and `hark ask`. The defaults suit
+/// spoken replies from a small model: short, and close to greedy (higher temperatures make
+/// SmolLM2-135M wander).
 struct LanguageModelOptions: ParsableArguments {
     @Option(name: .long, help: "GGUF model file (default: the installed SmolLM2-135M-Instruct).")
     var model: String?
 
     @Option(name: .long, help: "Most tokens per answer.")
-    var maxTokens = 256
+    var maxTokens = 96
 
     @Option(name: .long, help: "Sampling temperature; 0 always picks the most likely token.")
-    var temperature: Float = 0.7
+    var temperature: Float = 0.2
 
     @Option(name: .long, help: "Seed for reproducible sampling.")
     var seed: UInt64?
