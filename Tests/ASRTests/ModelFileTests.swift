@@ -78,7 +78,7 @@ import Testing
     @Test func fuzzedHeadersThrowOrLoadButNeverCrash() throws {
         let dir = try TemporaryDirectory()
         let original = Self.smallFile()
-        var rng = SplitMix64(seed: 42)
+        var rng = HarkTestSupport.SplitMix64(seed: 42)
         var errors = 0
         for round in 0..<600 {
             var bytes = [UInt8](original)
@@ -136,7 +136,7 @@ import Testing
     }
 
     @Test func softmaxRowsMatchPlainLoopWithCausalMask() {
-        var rng = SplitMix64(seed: 9)
+        var rng = HarkTestSupport.SplitMix64(seed: 9)
         let cols = 37
         let input = (0..<(3 * cols)).map { _ in Float.random(in: -30...30, using: &rng) }
         var x = input

@@ -13,7 +13,7 @@ import Testing
     }
 
     static func randomMel(frames: Int, seed: UInt64) -> [Float] {
-        var rng = SplitMix64(seed: seed)
+        var rng = HarkTestSupport.SplitMix64(seed: seed)
         return (0..<(80 * frames)).map { _ in Float.random(in: -1...1, using: &rng) }
     }
 

@@ -1,3 +1,4 @@
+import HarkTestSupport
 import Foundation
 @testable import ASR
 
@@ -60,7 +61,7 @@ enum TinyWhisper {
     static let width = 8, heads = 2, melBins = 80, audioContext = 1500, textContext = 448, vocabulary = 51864, ffn = 16
 
     static func write(to url: URL, seed: UInt64 = 1) throws {
-        var rng = SplitMix64(seed: seed)
+        var rng = HarkTestSupport.SplitMix64(seed: seed)
         func random(_ n: Int, scale: Float = 0.3) -> [Float] { (0..<n).map { _ in Float.random(in: -scale...scale, using: &rng) } }
         var w = ModelBinWriter()
         let d = width

@@ -1,3 +1,4 @@
+import HarkTestSupport
 import Foundation
 
 /// Builds WAV bytes by hand, independently of `WAVWriter`, so tests can produce every format
@@ -95,15 +96,3 @@ func le<T: BinaryInteger>(_ value: T, _ bytes: Int) -> [UInt8] {
 
 func le64(_ value: UInt64) -> [UInt8] { le(value, 8) }
 
-/// Deterministic PRNG (SplitMix64) so fuzz runs are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import HarkTestSupport
 import Testing
 @testable import Audio
 

@@ -1,4 +1,5 @@
 import Foundation
+import HarkTestSupport
 import Testing
 import Intent
 
@@ -179,23 +180,11 @@ struct IntentFileErrorTests {
 }
 
 struct FuzzTests {
-    /// Deterministic generator so a failure reproduces.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E3779B97F4A7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let alphabet = Array("abc xyz{}[]()|:-\n\t#'\"0123456789,.%?!&*/^é😀")
 
     @Test func yamlLoaderNeverCrashesOnMutatedFiles() throws {
         let base = try String(contentsOf: BuiltInFile.url, encoding: .utf8)
-        var rng = SplitMix(state: 42)
+        var rng = SplitMix64(seed: 42)
         var rejected = 0
         for _ in 0..<150 {
             var chars = Array(base.prefix(4000))
@@ -213,7 +202,7 @@ struct FuzzTests {
     }
 
     @Test func yamlLoaderNeverCrashesOnRandomText() {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<200 {
             let text = String((0..<Int.random(in: 0...200, using: &rng)).map { _ in Self.alphabet.randomElement(using: &rng)! })
             do { _ = try IntentSet.parse(yaml: text, source: "fuzz") } catch is IntentError {} catch { Issue.record("non-IntentError \(error)") }
@@ -221,7 +210,7 @@ struct FuzzTests {
     }
 
     @Test func templateParserNeverCrashes() {
-        var rng = SplitMix(state: 99)
+        var rng = SplitMix64(seed: 99)
         let pieces = ["(", ")", "[", "]", "|", "{room}", "{duration}", "{x:y}", "{", "}", "turn", "on", " ", "the", "lights", ":"]
         var parsed = 0
         for _ in 0..<500 {
@@ -233,7 +222,7 @@ struct FuzzTests {
 
     @Test func recognizerNeverCrashesOnRandomAndMutatedInput() throws {
         let recognizer = IntentRecognizer(intents: try IntentSet.builtIn())
-        var rng = SplitMix(state: 2026)
+        var rng = SplitMix64(seed: 2026)
         let words = ["set", "a", "timer", "for", "five", "minutes", "what", "time", "is", "it", "percent", "of", "square", "root",
                      "remind", "me", "to", "at", "7:30", "pm", "tomorrow", "half", "past", "and", "minus", "divided", "by", "0",
                      "convert", "km", "miles", "volume", "99999999999999999999", "1e308", ".", "%", "-", "😀", "", "point", "hundred"]

@@ -1,3 +1,4 @@
+import HarkTestSupport
 import CKernels
 @testable import LLM
 
@@ -27,7 +28,7 @@ enum KernelTestBlocks {
         }
     }
 
-    static func row(_ type: GGMLType, columns: Int, rng: inout TestRNG) -> [UInt8] {
+    static func row(_ type: GGMLType, columns: Int, rng: inout SplitMix64) -> [UInt8] {
         if type == .f32 {
             var out: [UInt8] = []
             for _ in 0..<columns { withUnsafeBytes(of: rng.float().bitPattern) { out.append(contentsOf: $0) } }

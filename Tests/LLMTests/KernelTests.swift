@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import HarkTestSupport
 import Testing
 @testable import LLM
 
@@ -51,7 +52,7 @@ struct KernelTests {
 
     @Test(arguments: KernelTestBlocks.quantizedTypes)
     func simdDotEqualsPortableAndFloatReference(type: GGMLType) {
-        var rng = TestRNG(seed: UInt64(type.rawValue) + 7)
+        var rng = SplitMix64(seed: UInt64(type.rawValue) + 7)
         let columns = 1024
         for _ in 0..<20 {
             let row = KernelTestBlocks.row(type, columns: columns, rng: &rng)
@@ -86,7 +87,7 @@ struct KernelTests {
     }
 
     @Test func quantizedActivationsApproximateInput() {
-        var rng = TestRNG(seed: 3)
+        var rng = SplitMix64(seed: 3)
         let x = (0..<256).map { _ in rng.float() * 10 }
         var xq = [hark_q8_block](repeating: hark_q8_block(), count: 8)
         hark_quantize_q8(x, &xq, 256)
@@ -102,7 +103,7 @@ struct KernelTests {
 
     @Test(arguments: [GGMLType.q4_1, .q8_0, .q6_K, .f32, .f16])
     func threadedBatchedMatmulEqualsRowDots(type: GGMLType) throws {
-        var rng = TestRNG(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let rows = 200, columns = 512, tokens = 5
         var w: [UInt8] = []
         for _ in 0..<rows { w += KernelTestBlocks.row(type, columns: columns, rng: &rng) }

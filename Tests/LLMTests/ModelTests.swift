@@ -9,7 +9,7 @@ enum TinyModel {
     static let embedding = 256, ffn = 512, vocab = 100, heads = 4, kvHeads = 2, blocks = 2
 
     static func writer(architecture: String = "llama", tiedOutput: Bool = true, seed: UInt64 = 1) -> GGUFTestWriter {
-        var rng = TestRNG(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var w = GGUFTestWriter()
         let a = architecture
         w.add("general.architecture", .string(a))
