@@ -2,6 +2,7 @@
 // conversion also has an F16C path chosen at run time.
 #include "hark_asr.h"
 #include "hark_cpu.h"
+#include "half.h"
 
 #include <math.h>
 #include <string.h>
@@ -9,30 +10,6 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
-
-static float half_to_float_portable(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exponent = (h >> 10) & 0x1f;
-    uint32_t mantissa = h & 0x3ff;
-    uint32_t bits;
-    if (exponent == 0) {
-        if (mantissa == 0) {
-            bits = sign;
-        } else { // subnormal: normalise
-            exponent = 127 - 15 + 1;
-            while ((mantissa & 0x400) == 0) { mantissa <<= 1; exponent--; }
-            mantissa &= 0x3ff;
-            bits = sign | (exponent << 23) | (mantissa << 13);
-        }
-    } else if (exponent == 0x1f) {
-        bits = sign | 0x7f800000 | (mantissa << 13);
-    } else {
-        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
 
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma,f16c")))
@@ -42,7 +19,7 @@ static void f16_to_f32_f16c(const uint16_t *src, float *dst, size_t count) {
         __m128i h = _mm_loadu_si128((const __m128i *)(src + i));
         _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
     }
-    for (; i < count; i++) dst[i] = half_to_float_portable(src[i]);
+    for (; i < count; i++) dst[i] = hark_half_to_float_portable(src[i]);
 }
 #endif
 
@@ -52,7 +29,7 @@ void hark_f16_to_f32(const uint16_t *src, float *dst, size_t count) {
     if (fast < 0) fast = hark_cpu_has_avx2_fma_f16c();
     if (fast) { f16_to_f32_f16c(src, dst, count); return; }
 #endif
-    for (size_t i = 0; i < count; i++) dst[i] = half_to_float_portable(src[i]);
+    for (size_t i = 0; i < count; i++) dst[i] = hark_half_to_float_portable(src[i]);
 }
 
 #if defined(__x86_64__)
@@ -220,7 +197,7 @@ static void gemv_f16_avx2(const uint16_t *w, size_t rows, size_t cols, const flo
             s = _mm_hadd_ps(s, s);
             s = _mm_hadd_ps(s, s);
             float sum = _mm_cvtss_f32(s);
-            for (; c < cols; c++) sum += half_to_float_portable(row[c]) * xb[c];
+            for (; c < cols; c++) sum += hark_half_to_float_portable(row[c]) * xb[c];
             out[b * out_stride + r] = sum;
         }
     }
@@ -236,7 +213,7 @@ void hark_gemv_f16(const uint16_t *w, size_t rows, size_t cols, const float *x, 
         const uint16_t *row = w + r * cols;
         for (size_t b = 0; b < batch; b++) {
             float sum = 0;
-            for (size_t c = 0; c < cols; c++) sum += half_to_float_portable(row[c]) * x[b * cols + c];
+            for (size_t c = 0; c < cols; c++) sum += hark_half_to_float_portable(row[c]) * x[b * cols + c];
             out[b * out_stride + r] = sum;
         }
     }

@@ -2,6 +2,7 @@
 // Block layouts follow ggml (ggml-common.h); the code is our own.
 #include "hark_llm.h"
 #include "hark_cpu.h"
+#include "half.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -24,31 +25,8 @@ static float fp16_table[65536];
 static pthread_once_t fp16_once = PTHREAD_ONCE_INIT;
 static int use_avx2 = 0; // set once in fp16_init
 
-static float fp16_compute(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f;
-    uint32_t mant = h & 0x3ff;
-    uint32_t bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else { // subnormal: value = mant * 2^-24
-            float v = (float)mant * (1.0f / 16777216.0f);
-            memcpy(&bits, &v, 4);
-            bits |= sign;
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (mant << 13);
-    } else {
-        bits = sign | ((exp + 112) << 23) | (mant << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 static void fp16_init(void) {
-    for (int i = 0; i < 65536; i++) fp16_table[i] = fp16_compute((uint16_t)i);
+    for (int i = 0; i < 65536; i++) fp16_table[i] = hark_half_to_float_portable((uint16_t)i);
     use_avx2 = hark_cpu_has_avx2_fma_f16c();
 }
 

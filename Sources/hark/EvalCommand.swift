@@ -70,15 +70,7 @@ struct EvalASRCommand: AsyncParsableCommand {
     /// The recogniser for `--model` and `--beam-size` (other options: the library defaults,
     /// language English as the corpus is).
     func makeTranscriber() throws -> any SpeechTranscribing {
-        let modelURL: URL
-        if let model {
-            modelURL = URL(fileURLWithPath: model)
-        } else {
-            modelURL = ModelLocator.locate(ModelLocator.whisperTinyEn)
-            guard FileManager.default.fileExists(atPath: modelURL.path) else {
-                throw ValidationError(ModelLocator.missing(ModelLocator.whisperTinyEn))
-            }
-        }
+        let modelURL = try ModelLocator.resolve(model, default: ModelLocator.whisperTinyEn, kind: "Whisper model folder")
         var options = TranscriptionOptions.default
         options.beamSize = beamSize
         options.language = "en"

@@ -72,10 +72,7 @@ struct EvalIntent: AsyncParsableCommand {
     /// Fills in the text of audio rows with Whisper's transcript (the model loads only if needed).
     private func transcribeAudioRows(_ rows: [LabelledUtterance]) async throws -> [LabelledUtterance] {
         guard rows.contains(where: { $0.text == nil && $0.audioFile != nil }) else { return rows }
-        let modelURL = model.map { URL(fileURLWithPath: $0) } ?? ModelLocator.locate(ModelLocator.whisperTinyEn)
-        guard FileManager.default.fileExists(atPath: modelURL.path) else {
-            throw ValidationError(model == nil ? ModelLocator.missing(ModelLocator.whisperTinyEn) : "model folder not found: \(modelURL.path)")
-        }
+        let modelURL = try ModelLocator.resolve(model, default: ModelLocator.whisperTinyEn, kind: "Whisper model folder")
         let transcriber = try WhisperTranscriber(modelDirectory: modelURL)
         var options = TranscriptionOptions.default
         options.beamSize = beamSize

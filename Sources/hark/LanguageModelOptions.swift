@@ -36,12 +36,7 @@ struct LanguageModelOptions: ParsableArguments {
 
     /// The GGUF file to load, checked to exist.
     func modelURL() throws -> URL {
-        let url = model.map { URL(fileURLWithPath: $0) } ?? ModelLocator.locate(ModelLocator.smolLM2)
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            if model == nil { throw ValidationError(ModelLocator.missing(ModelLocator.smolLM2)) }
-            throw ValidationError("model file not found: \(url.path)")
-        }
-        return url
+        try ModelLocator.resolve(model, default: ModelLocator.smolLM2, kind: "Language model file")
     }
 
     /// Loads the model with its tokenizer, chat template and the voice-assistant system prompt.

@@ -72,11 +72,7 @@ struct ListenCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let modelURL = model.map { URL(fileURLWithPath: $0) } ?? ModelLocator.locate(ModelLocator.whisperTinyEn)
-        guard FileManager.default.fileExists(atPath: modelURL.path) else {
-            throw ValidationError(model == nil ? ModelLocator.missing(ModelLocator.whisperTinyEn)
-                                               : "Whisper model folder '\(modelURL.path)' does not exist.")
-        }
+        let modelURL = try ModelLocator.resolve(model, default: ModelLocator.whisperTinyEn, kind: "Whisper model folder")
         let vadURL = vadModel.map { URL(fileURLWithPath: $0) } ?? ModelLocator.locate(ModelLocator.sileroVAD)
         if vadModel != nil, !FileManager.default.fileExists(atPath: vadURL.path) {
             throw ValidationError("VAD model '\(vadURL.path)' does not exist.")

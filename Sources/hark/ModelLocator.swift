@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// Finds the model files that `scripts/setup` installs. Search order: `$HARK_MODELS`, then
@@ -46,5 +47,20 @@ enum ModelLocator {
     static func missing(_ name: String) -> String {
         let places = searchPath.map { "  " + $0.path }.joined(separator: "\n")
         return "Model '\(name)' is not installed. Run scripts/setup to fetch it, or set HARK_MODELS. Looked in:\n\(places)"
+    }
+
+    /// The model named by an explicit option, or the installed default; an error that says
+    /// where it was looked for when neither exists.
+    static func resolve(_ explicitPath: String?, default name: String, kind: String = "Model") throws -> URL {
+        if let explicitPath {
+            let url = URL(fileURLWithPath: explicitPath)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw ValidationError("\(kind) '\(url.path)' does not exist.")
+            }
+            return url
+        }
+        let url = locate(name)
+        guard FileManager.default.fileExists(atPath: url.path) else { throw ValidationError(missing(name)) }
+        return url
     }
 }

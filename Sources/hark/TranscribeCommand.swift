@@ -85,15 +85,7 @@ struct TranscribeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let modelURL: URL
-        if let model {
-            modelURL = URL(fileURLWithPath: model)
-        } else {
-            modelURL = ModelLocator.locate(ModelLocator.whisperTinyEn)
-            guard FileManager.default.fileExists(atPath: modelURL.path) else {
-                throw ValidationError(ModelLocator.missing(ModelLocator.whisperTinyEn))
-            }
-        }
+        let modelURL = try ModelLocator.resolve(model, default: ModelLocator.whisperTinyEn, kind: "Whisper model folder")
         let transcriber = try WhisperTranscriber(modelDirectory: modelURL)
         let options = self.options
         for file in files {
