@@ -99,7 +99,15 @@ struct ListenCommand: AsyncParsableCommand {
                                 config: listenerConfig)
         let terminal = isatty(STDOUT_FILENO) != 0 && !json
         var partialShown = false
-        for try await event in listener.events(from: source, lossless: !paced && (input != nil || alsaConfig != nil)) {
+        let statistics = ListenStatistics()
+        defer {
+            // Falling behind and dropped audio were each reported as they happened; sum them up.
+            if statistics.warnings > 0 {
+                FileHandle.standardError.write(Data("hark: listening summary: \(statistics.summary)\n".utf8))
+            }
+        }
+        for try await event in listener.events(from: source, lossless: !paced && (input != nil || alsaConfig != nil),
+                                               statistics: statistics) {
             if json {
                 write(event.json + "\n")
                 continue
