@@ -81,11 +81,12 @@ func warnings(_ events: [ListenEvent]) -> [String] {
     /// Finals that keep arriving late against real time give one warning for the episode, not
     /// one per final, and the episode is counted.
     @Test func lateFinalsWarnOncePerEpisode() async throws {
-        let recording = burstRecording(lead: 0.5, on: 0.5, off: 0.9, count: 3)
+        let recording = burstRecording(lead: 0.5, on: 0.5, off: 1.2, count: 3)
         var config = ListenerConfig.default
         config.partials = false
         config.behindWarningSeconds = 0.15
-        let listener = Listener(recognizer: SlowRecognizer(delay: 0.35), detector: EnergyVoiceActivityDetector(), config: config)
+        // 0.9 s per decode: the speculative start (0.4 s before the decision) cannot hide it.
+        let listener = Listener(recognizer: SlowRecognizer(delay: 0.9), detector: EnergyVoiceActivityDetector(), config: config)
         let statistics = ListenStatistics()
         let source = PacedAudioSource(SamplesAudioSource(samples: recording.samples, periodFrames: 512))
         var events: [ListenEvent] = []
@@ -100,8 +101,9 @@ func warnings(_ events: [ListenEvent]) -> [String] {
         #expect(statistics.droppedSamples == 0)
     }
 
-    /// Every decode gets a token budget from its audio's length, and no partial starts once
-    /// the speaker has paused (the final would have to wait behind it).
+    /// Every decode gets a token budget from its audio's length; no partial starts once the
+    /// speaker has paused (the final would have to wait behind it); the final decode starts
+    /// during the trailing silence and is the one used when the utterance ends there.
     @Test func decodesAreBudgetedAndNoPartialStartsInTheTrailingSilence() async throws {
         let recording = burstRecording(lead: 0.5, on: 1.6, off: 1.2, count: 2)
         var config = ListenerConfig.default
@@ -109,10 +111,14 @@ func warnings(_ events: [ListenEvent]) -> [String] {
         config.endpointer.padAfterMs = 0
         let recognizer = SlowRecognizer(delay: 0)
         let listener = Listener(recognizer: recognizer, detector: EnergyVoiceActivityDetector(), config: config)
+        let statistics = ListenStatistics()
         // Paced (partials run only while recognition keeps up with a live source), 4x real time.
         let source = PacedAudioSource(SamplesAudioSource(samples: recording.samples, periodFrames: 512), speed: 4)
-        let events = try await listen(listener, to: source, lossless: false)
+        var events: [ListenEvent] = []
+        for try await event in listener.events(from: source, statistics: statistics) { events.append(event) }
         #expect(events.filter { if case .final = $0 { true } else { false } }.count == 2)
+        #expect(statistics.speculations == 2)
+        #expect(statistics.utterances.count == 2 && statistics.utterances.allSatisfy(\.speculative), "\(statistics.utterances)")
 
         let calls = recognizer.calls
         let partials = calls.filter { $0.options.withoutTimestamps }

@@ -35,6 +35,13 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// Prompt each final with the previous utterance's text when it ended at most this many
     /// seconds before (continuity of dictation); nil never prompts.
     public var promptWithPreviousWithinSeconds: Double? = nil
+    /// Start the final decode early, on its own thread, once the speaker has been quiet for the
+    /// end padding (`endpointer.padAfterMs`): the rest of the trailing silence then overlaps the
+    /// decode. Used when the utterance does end there (speech that resumes makes a new guess).
+    public var speculativeFinals = true
+    /// A speculative decode counts for the utterance when its audio reaches at most this much
+    /// past the endpointer's end (which trims quiet 8 ms blocks at the edge: up to 128 ms).
+    public var speculationToleranceMs = 250
     /// An utterance whose every segment has a no-speech probability above this gives no final.
     public var noSpeechThreshold: Float = 0.6
     /// Audio the ring buffer between capture and recognition holds, in seconds.
@@ -88,6 +95,8 @@ public final class ListenStatistics: @unchecked Sendable {
         /// Wall seconds from the moment the deciding audio was captured to the final transcript
         /// (waiting behind a partial or a backlog included). Meaningful for live (paced) sources.
         public var decisionToFinalSeconds: Double
+        /// The final came from a decode started before the decision (`speculativeFinals`).
+        public var speculative: Bool
         /// The final's text ("" when the utterance held no words).
         public var text: String
         /// Tokens the final decode produced and the budget it had.
@@ -99,6 +108,7 @@ public final class ListenStatistics: @unchecked Sendable {
     private var _utterances: [Utterance] = []
     private var _partials = 0
     private var _partialSeconds = 0.0
+    private var _speculations = 0
     private var _behindEpisodes = 0
     private var _worstLag = 0.0
     private var _dropWarnings = 0
@@ -113,6 +123,8 @@ public final class ListenStatistics: @unchecked Sendable {
     /// Partial decodes run, and the wall seconds they took.
     public var partials: Int { lock.withLock { _partials } }
     public var partialSeconds: Double { lock.withLock { _partialSeconds } }
+    /// Speculative final decodes started (used or not).
+    public var speculations: Int { lock.withLock { _speculations } }
     /// Times finals fell more than `behindWarningSeconds` behind real time (one per episode).
     public var behindEpisodes: Int { lock.withLock { _behindEpisodes } }
     /// The largest decision-to-final delay seen, seconds.
@@ -139,6 +151,7 @@ public final class ListenStatistics: @unchecked Sendable {
 
     func record(_ utterance: Utterance) { lock.withLock { _utterances.append(utterance); _worstLag = max(_worstLag, utterance.decisionToFinalSeconds) } }
     func recordPartial(seconds: Double) { lock.withLock { _partials += 1; _partialSeconds += seconds } }
+    func recordSpeculation() { lock.withLock { _speculations += 1 } }
     func recordBehindEpisode() { lock.withLock { _behindEpisodes += 1 } }
     func recordDrop(samples: Int) { lock.withLock { _droppedSamples += samples; _dropWarnings += 1 } }
     func setTotals(captured: Int, processed: Int, sampleRate: Int) {
@@ -260,6 +273,10 @@ struct RecognitionWorker {
     var lastDropWarning: Int?
     /// Inside an episode of late finals (warned once; ends with a prompt final).
     var behind = false
+    /// End of the last frame the detector heard as speech in the open utterance.
+    var lastVoiced = 0
+    /// The final decode started early for the open utterance, if any.
+    var speculation: BackgroundDecode?
     /// The previous final, for prompting the next one.
     var previousText = ""
     var previousEnd = 0
@@ -279,7 +296,8 @@ struct RecognitionWorker {
     func seconds(_ sample: Int) -> Double { Double(sample) / Double(sampleRate) }
 
     mutating func run(stop: StopFlag, emit: (ListenEvent) -> Void) throws {
-        let chunkLimit = sampleRate / 10
+        // One VAD frame per read, so the worker sees where speech stopped to the frame.
+        let chunkLimit = endpointer.frameSize
         while !stop.isSet, let chunk = ring.read(maxCount: chunkLimit) {
             // A live source writes in real time, so what is still waiting was captured after this
             // chunk: the chunk's last sample is `backlog` samples old.
@@ -289,12 +307,16 @@ struct RecognitionWorker {
             reportDrops(final: false, emit: emit)
             for event in endpointer.process(chunk) { try handle(event, emit: emit) }
             let position = historyStart + history.count
+            if endpointer.isSpeaking && endpointer.lastProbability >= config.endpointer.endThreshold {
+                lastVoiced = endpointer.position
+            }
+            speculate(position: position)
             // Partials are best effort. Skipped while audio waits (finals stay prompt) and once
             // the speaker pauses: the utterance may be about to end, and a final must not wait
             // behind a partial nobody will see.
             if config.partials, let start = utteranceStart, endpointer.isSpeaking,
                endpointer.lastProbability >= config.endpointer.endThreshold,
-               waiting < sampleRate / 10,
+               waiting < sampleRate / 10, speculation?.isFinished ?? true,
                seconds(position - max(lastPartialEnd, start)) >= config.partialInterval {
                 try partial(from: start, to: position, emit: emit)
             }
@@ -371,23 +393,51 @@ struct RecognitionWorker {
             let decision = endpointer.position
             let decidedAt = newestCaptured
             let samples = audio(start, end)
-            let options = finalOptions(samples: samples.count, start: start)
+            var options = finalOptions(samples: samples.count, start: start)
             let clock = ContinuousClock()
-            let began = clock.now
-            let transcript = try listener.recognizer.recognize(samples, options: options)
+            var began = clock.now
+            let transcript: Transcript
+            let tolerance = config.speculationToleranceMs * sampleRate / 1000
+            if let early = speculation, early.start == start, early.end >= end, early.end - end <= tolerance {
+                transcript = try early.wait()
+                began = early.began
+                options = early.options
+            } else {
+                transcript = try listener.recognizer.recognize(samples, options: options)
+            }
+            let speculative = speculation.map { $0.start == start && $0.end >= end && $0.end - end <= tolerance } ?? false
+            speculation = nil
             let text = spokenText(transcript)
             if !text.isEmpty { emit(.final(text: text, start: seconds(start), end: seconds(end))) }
             let finished = clock.now
             emit(.speechEnd(start: seconds(start), end: seconds(end)))
             let lag = (finished - decidedAt).seconds
             statistics.record(.init(start: seconds(start), end: seconds(end), decision: seconds(decision),
-                                    recognitionSeconds: (finished - began).seconds, decisionToFinalSeconds: lag, text: text,
+                                    recognitionSeconds: (finished - began).seconds, decisionToFinalSeconds: lag,
+                                    speculative: speculative, text: text,
                                     tokens: transcript.segments.map(\.tokens.count).reduce(0, +),
                                     tokenBudget: options.maxNewTokens ?? 0))
             checkLag(lag, emit: emit)
             if !text.isEmpty { previousText = text; previousEnd = end }
             utteranceStart = nil
         }
+    }
+
+    /// Starts the final decode of the open utterance in the background once the speaker has
+    /// been quiet for the end padding, on the audio the endpointer will most likely cut.
+    mutating func speculate(position: Int) {
+        guard config.speculativeFinals, let start = utteranceStart, endpointer.isSpeaking,
+              endpointer.lastProbability < config.endpointer.endThreshold else { return }
+        let end = lastVoiced + config.endpointer.padAfterMs * sampleRate / 1000
+        guard position >= end, end > start else { return }
+        if let running = speculation {
+            // Already guessed this pause, or a guess for an earlier pause still holds the CPU.
+            guard running.end != end, running.isFinished else { return }
+        }
+        let samples = audio(start, end)
+        statistics.recordSpeculation()
+        speculation = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
+                                       options: finalOptions(samples: samples.count, start: start), start: start, end: end)
     }
 
     mutating func partial(from start: Int, to end: Int, emit: (ListenEvent) -> Void) throws {
@@ -437,4 +487,39 @@ struct RecognitionWorker {
 extension Duration {
     /// The duration in seconds.
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
+
+/// One decode on its own thread; `wait()` gives its result.
+final class BackgroundDecode: @unchecked Sendable {
+    /// Stream samples decoded: `start..<end`.
+    let start: Int
+    let end: Int
+    let options: TranscriptionOptions
+    let began = ContinuousClock.now
+    private let condition = NSCondition()
+    private var result: Result<Transcript, Error>?
+
+    init(recognizer: any SpeechRecognizing, samples: [Float], options: TranscriptionOptions, start: Int, end: Int) {
+        self.start = start
+        self.end = end
+        self.options = options
+        let thread = Thread { [self] in
+            let outcome = Result { try recognizer.recognize(samples, options: options) }
+            condition.withLock {
+                result = outcome
+                condition.broadcast()
+            }
+        }
+        thread.name = "hark.listen.final"
+        thread.start()
+    }
+
+    var isFinished: Bool { condition.withLock { result != nil } }
+
+    func wait() throws -> Transcript {
+        condition.lock()
+        defer { condition.unlock() }
+        while result == nil { condition.wait() }
+        return try result!.get()
+    }
 }
