@@ -18,7 +18,9 @@ import VAD
 //   decode time, WER, and how many finals differ from the default's.
 //
 // `HARK_BENCH_LISTEN_CLIPS=N` limits the category B clips (default: all; the real-time run
-// takes about 7 minutes for all of them).
+// takes about 7 minutes for all of them); `HARK_BENCH_LISTEN_ONLY=text` keeps the clips whose
+// file name contains it; HARK_LISTEN_TRAILING_MS, HARK_LISTEN_PAD_BEFORE_MS and
+// HARK_LISTEN_PAD_AFTER_MS override the endpointer's settings.
 
 private struct ListenBenchSetup {
     let corpus: URL
@@ -40,6 +42,9 @@ private struct ListenBenchSetup {
         for line in manifest.split(separator: "\n").dropFirst() {
             let fields: [Substring] = line.split(separator: "\t", omittingEmptySubsequences: false)
             if fields.count > 5 && fields[5] == Substring(category) { clips.append((String(fields[0]), String(fields[2]))) }
+        }
+        if let only = ProcessInfo.processInfo.environment["HARK_BENCH_LISTEN_ONLY"] {
+            clips = clips.filter { $0.file.contains(only) }
         }
         if category == "B", let limit = Int(ProcessInfo.processInfo.environment["HARK_BENCH_LISTEN_CLIPS"] ?? "") {
             clips = Array(clips.prefix(limit))
@@ -97,7 +102,7 @@ private func trueEndSample(_ clip: [Float]) -> Int? {
 
 func benchListen() async throws {
     let setup = try ListenBenchSetup()
-    let config = ListenerConfig.default
+    let config = benchListenerConfig()
     let listener = Listener(recognizer: setup.transcriber, detector: setup.detector, config: config)
     let clips = try setup.clips("B")
     var fromSpeechEnd: [Double] = [], fromDecision: [Double] = [], decode: [Double] = []
@@ -141,7 +146,7 @@ func benchListen() async throws {
 
 func benchListenFast() async throws {
     let setup = try ListenBenchSetup()
-    let listener = Listener(recognizer: setup.transcriber, detector: setup.detector, config: .default)
+    let listener = Listener(recognizer: setup.transcriber, detector: setup.detector, config: benchListenerConfig())
     var decode: [Double] = []
     var wer = WERTally()
     for clip in try setup.clips("B") {
@@ -153,23 +158,43 @@ func benchListenFast() async throws {
     print("  WER on the command clips with transcripts: " + wer.percent)
 }
 
+/// The listener configuration, with HARK_LISTEN_TRAILING_MS, HARK_LISTEN_PAD_BEFORE_MS and
+/// HARK_LISTEN_PAD_AFTER_MS overriding the endpointer's defaults (for trying settings).
+private func benchListenerConfig() -> ListenerConfig {
+    var config = ListenerConfig.default
+    let env = ProcessInfo.processInfo.environment
+    if let ms = env["HARK_LISTEN_TRAILING_MS"].flatMap(Int.init) { config.endpointer.trailingSilenceMs = ms }
+    if let ms = env["HARK_LISTEN_PAD_BEFORE_MS"].flatMap(Int.init) { config.endpointer.padBeforeMs = ms }
+    if let ms = env["HARK_LISTEN_PAD_AFTER_MS"].flatMap(Int.init) { config.endpointer.padAfterMs = ms }
+    return config
+}
+
 func benchListenWER() async throws {
     let setup = try ListenBenchSetup()
-    var config = ListenerConfig.default
-    config.partials = false
-    let listener = Listener(recognizer: setup.transcriber, detector: setup.detector, config: config)
-    var listened = WERTally(), whole = WERTally()
-    for clip in try setup.clips("A") {
-        let samples = try setup.load(clip.file)
-        let run = try await listenRun(listener, samples, paced: false)
-        let reference = try await setup.transcriber.transcribe(samples).text
-        listened.add(run.text, reference: clip.transcript)
-        whole.add(reference, reference: clip.transcript)
-        print("  \(clip.file): \(run.statistics.utterances.count) utterances")
-        print("    listen:     \(run.text)")
-        print("    transcribe: \(reference)")
+    let a = try setup.clips("A").map { ($0, try setup.load($0.file)) }
+    var whole = WERTally()
+    for (clip, samples) in a { whole.add(try await setup.transcriber.transcribe(samples).text, reference: clip.transcript) }
+    print("category A, hark transcribe (whole files, beam 5): WER " + whole.percent)
+    var base = benchListenerConfig()
+    base.partials = false
+    var dictation = base
+    dictation.endpointer.trailingSilenceMs = ProcessInfo.processInfo.environment["HARK_LISTEN_TRAILING_MS"].flatMap(Int.init)
+        ?? ListenerConfig.dictationTrailingSilenceMs
+    for (name, config) in [("listen", base), ("listen --dictation", dictation)] {
+        let listener = Listener(recognizer: setup.transcriber, detector: setup.detector, config: config)
+        var listened = WERTally()
+        for (clip, samples) in a {
+            let run = try await listenRun(listener, samples, paced: false)
+            listened.add(run.text, reference: clip.transcript)
+            print("  \(clip.file): " + run.statistics.utterances.map { String(format: "%.2f-%.2f", $0.start, $0.end) }.joined(separator: ", ")
+                  + ": " + run.text)
+        }
+        print(String(format: "category A, %@ (trailing silence %d ms, padding %d/%d ms): WER ", name, config.endpointer.trailingSilenceMs,
+                     config.endpointer.padBeforeMs, config.endpointer.padAfterMs) + listened.percent
+              + String(format: ", %.1f %% relative to hark transcribe",
+                       (listened.counts.wordErrorRate / whole.counts.wordErrorRate - 1) * 100))
     }
-    print("category A WER: listen " + listened.percent + "; hark transcribe " + whole.percent)
+    let listener = Listener(recognizer: setup.transcriber, detector: setup.detector, config: base)
     var words = 0
     for clip in try setup.clips("C") {
         let run = try await listenRun(listener, try setup.load(clip.file), paced: false)
@@ -177,7 +202,7 @@ func benchListenWER() async throws {
         if n > 0 { print("  \(clip.file): \(run.text)") }
         words += n
     }
-    print("category C: \(words) words")
+    print("category C through listen: \(words) words")
 }
 
 func benchListenOptions() async throws {

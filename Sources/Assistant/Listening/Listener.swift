@@ -51,7 +51,19 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     public var behindWarningSeconds: Double = 3
 
     public init() {}
+    /// For commands: an utterance ends after 600 ms of silence, so the answer comes quickly.
     public static let `default` = ListenerConfig()
+    /// For dictation: an utterance ends after 1.2 s of silence. Phrases separated by a breath
+    /// stay one utterance, and Whisper transcribes each phrase with the others as context (a
+    /// short phrase alone is misheard more often: on the corpus, "And so, my fellow Americans"
+    /// becomes "And so am I fellow Americans"). Finals come 0.6 s later than with `.default`.
+    public static let dictation: ListenerConfig = {
+        var config = ListenerConfig()
+        config.endpointer.trailingSilenceMs = dictationTrailingSilenceMs
+        return config
+    }()
+    /// The trailing silence of `.dictation`, milliseconds.
+    public static let dictationTrailingSilenceMs = 1200
 
     public static var defaultPartialOptions: TranscriptionOptions {
         var o = TranscriptionOptions()
