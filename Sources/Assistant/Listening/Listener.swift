@@ -398,6 +398,7 @@ struct RecognitionWorker {
         case let .speechStart(sample):
             utteranceStart = sample
             lastPartialEnd = sample
+            lastVoiced = endpointer.position
             stabilizer.reset()
             lastPartialText = ""
             emit(.speechStart(time: seconds(sample)))
@@ -410,15 +411,17 @@ struct RecognitionWorker {
             var began = clock.now
             let transcript: Transcript
             let tolerance = config.speculationToleranceMs * sampleRate / 1000
-            if let early = speculation, early.start == start, early.end >= end, early.end - end <= tolerance {
+            // The early decode counts if it covers this utterance with at most a little quiet
+            // audio more (the endpointer trims quiet blocks at the edge that the guess kept).
+            let early = speculation.flatMap { $0.start == start && $0.end >= end && $0.end - end <= tolerance ? $0 : nil }
+            speculation = nil
+            if let early {
                 transcript = try early.wait()
                 began = early.began
                 options = early.options
             } else {
                 transcript = try listener.recognizer.recognize(samples, options: options)
             }
-            let speculative = speculation.map { $0.start == start && $0.end >= end && $0.end - end <= tolerance } ?? false
-            speculation = nil
             let text = spokenText(transcript)
             if !text.isEmpty { emit(.final(text: text, start: seconds(start), end: seconds(end))) }
             let finished = clock.now
@@ -426,7 +429,7 @@ struct RecognitionWorker {
             let lag = (finished - decidedAt).seconds
             statistics.record(.init(start: seconds(start), end: seconds(end), decision: seconds(decision),
                                     recognitionSeconds: (finished - began).seconds, decisionToFinalSeconds: lag,
-                                    speculative: speculative, text: text,
+                                    speculative: early != nil, text: text,
                                     tokens: transcript.segments.map(\.tokens.count).reduce(0, +),
                                     tokenBudget: options.maxNewTokens ?? 0))
             checkLag(lag, emit: emit)
