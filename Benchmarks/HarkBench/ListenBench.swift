@@ -107,7 +107,7 @@ func benchListen() async throws {
     let clips = try setup.clips("B")
     var fromSpeechEnd: [Double] = [], fromDecision: [Double] = [], decode: [Double] = []
     var short: [Double] = []
-    var noFinal = 0, partials = 0, warnings = 0
+    var noFinal = 0, partials = 0, warnings = 0, speculative = 0, speculations = 0
     for clip in clips {
         let samples = try setup.load(clip.file)
         guard let trueEnd = trueEndSample(samples) else { continue }
@@ -115,10 +115,12 @@ func benchListen() async throws {
         let run = try await listenRun(listener, samples + [Float](repeating: 0, count: 24_000), paced: true)
         partials += run.statistics.partials
         warnings += run.statistics.warnings
+        speculations += run.statistics.speculations
         guard let last = run.statistics.utterances.last(where: { !$0.text.isEmpty }) else { noFinal += 1; continue }
         fromDecision.append(last.decisionToFinalSeconds)
         fromSpeechEnd.append(last.decisionToFinalSeconds + last.decision - Double(trueEnd) / 16000)
         decode.append(last.recognitionSeconds)
+        if last.speculative { speculative += 1 }
         if last.end - last.start <= 2.5 { short.append(last.decisionToFinalSeconds) }
     }
     print(String(format: "listen, real time, %d command clips (tiny.en, final beam %d%@, trailing silence %d ms, partials on):",
@@ -128,7 +130,9 @@ func benchListen() async throws {
     print("  end-of-speech decision -> final:  " + milliseconds(fromDecision))
     print("    of which the final's decode:    " + milliseconds(decode))
     print("  decision -> final, utterances <= 2.5 s (commands): " + milliseconds(short))
-    print("  clips without a final: \(noFinal); partial decodes: \(partials); warnings: \(warnings)")
+    print("  clips without a final: \(noFinal); finals decoded during the trailing silence: \(speculative) "
+          + "(\(speculations) early decodes started); partial decodes: \(partials); warnings: \(warnings)")
+    print(String(format: "  load average at the end: %@", loadAverage()))
 
     // Idle: 20 s of near-silence (-70 dBFS noise) in real time; CPU of the whole process.
     var rng = SystemRandomNumberGenerator()
@@ -148,14 +152,16 @@ func benchListenFast() async throws {
     let setup = try ListenBenchSetup()
     let listener = Listener(recognizer: setup.transcriber, detector: setup.detector, config: benchListenerConfig())
     var decode: [Double] = []
+    var speculative = 0
     var wer = WERTally()
     for clip in try setup.clips("B") {
         let run = try await listenRun(listener, try setup.load(clip.file) + [Float](repeating: 0, count: 24_000), paced: false)
         decode += run.statistics.utterances.filter { !$0.text.isEmpty }.map(\.recognitionSeconds)
+        speculative += run.statistics.utterances.filter { !$0.text.isEmpty && $0.speculative }.count
         if !clip.transcript.isEmpty { wer.add(run.text, reference: clip.transcript) }
     }
     print("listen, as fast as possible: decision -> final (decode only): " + milliseconds(decode))
-    print("  WER on the command clips with transcripts: " + wer.percent)
+    print("  WER on the command clips with transcripts: " + wer.percent + "; finals decoded early: \(speculative)")
 }
 
 /// The listener configuration, with HARK_LISTEN_TRAILING_MS, HARK_LISTEN_PAD_BEFORE_MS and
@@ -251,6 +257,11 @@ func benchListenOptions() async throws {
                   + ", \(differ) finals differ from the first variant, \(atBudget) decodes at their token budget")
         }
     }
+}
+
+/// The 1, 5 and 15 minute load averages (the machine is shared: numbers depend on them).
+private func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
 }
 
 /// User + system CPU seconds of this process (all threads).
