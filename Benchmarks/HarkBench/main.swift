@@ -10,6 +10,9 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("llm", benchLLM),
     ("tokenizer", benchTokenizer),
     ("listen", benchListen),
+    ("listen-fast", benchListenFast),
+    ("listen-wer", benchListenWER),
+    ("listen-options", benchListenOptions),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -22,6 +22,7 @@ struct ListenCommand: AsyncParsableCommand {
               hark listen                                  # default ALSA capture device
               hark listen --device plughw:1,0 --json
               hark listen --input dictation.wav            # played in real time, like a device
+              hark listen --dictation                      # long-form speech: 1.2 s pauses end utterances
               hark listen --input dictation.wav --no-realtime --json   # as fast as possible
               hark listen --alsa-config file.conf --device harkfile    # a device from a config
               hark listen --trailing-silence-ms 400 --model models/whisper-base
@@ -48,8 +49,11 @@ struct ListenCommand: AsyncParsableCommand {
     @Option(help: "ALSA configuration file defining --device (e.g. the file plugin).")
     var alsaConfig: String?
 
-    @Option(help: "Silence that ends an utterance, in milliseconds.")
-    var trailingSilenceMs: Int = EndpointerConfig.default.trailingSilenceMs
+    @Option(help: "Silence that ends an utterance, in milliseconds (default \(EndpointerConfig.default.trailingSilenceMs), with --dictation \(ListenerConfig.dictationTrailingSilenceMs)).")
+    var trailingSilenceMs: Int?
+
+    @Flag(help: "Long-form speech: an utterance ends after a longer silence, so phrases separated by a breath are transcribed together (more accurate, finals come later).")
+    var dictation = false
 
     @Option(help: "Beam width of the final transcripts (1 = greedy).")
     var beamSize: Int = ListenerConfig.defaultFinalOptions.beamSize
@@ -58,14 +62,14 @@ struct ListenCommand: AsyncParsableCommand {
     var noPartials = false
 
     func validate() throws {
-        if trailingSilenceMs < 0 { throw ValidationError("--trailing-silence-ms must be >= 0") }
+        if let trailingSilenceMs, trailingSilenceMs < 0 { throw ValidationError("--trailing-silence-ms must be >= 0") }
         if beamSize < 1 { throw ValidationError("--beam-size must be at least 1") }
         if input != nil && alsaConfig != nil { throw ValidationError("--input and --alsa-config exclude each other") }
     }
 
     var listenerConfig: ListenerConfig {
-        var config = ListenerConfig.default
-        config.endpointer.trailingSilenceMs = trailingSilenceMs
+        var config = dictation ? ListenerConfig.dictation : ListenerConfig.default
+        if let trailingSilenceMs { config.endpointer.trailingSilenceMs = trailingSilenceMs }
         config.finalOptions.beamSize = beamSize
         config.partials = !noPartials
         return config
@@ -99,7 +103,15 @@ struct ListenCommand: AsyncParsableCommand {
                                 config: listenerConfig)
         let terminal = isatty(STDOUT_FILENO) != 0 && !json
         var partialShown = false
-        for try await event in listener.events(from: source, lossless: !paced && (input != nil || alsaConfig != nil)) {
+        let statistics = ListenStatistics()
+        defer {
+            // Falling behind and dropped audio were each reported as they happened; sum them up.
+            if statistics.warnings > 0 {
+                FileHandle.standardError.write(Data("hark: listening summary: \(statistics.summary)\n".utf8))
+            }
+        }
+        for try await event in listener.events(from: source, lossless: !paced && (input != nil || alsaConfig != nil),
+                                               statistics: statistics) {
             if json {
                 write(event.json + "\n")
                 continue

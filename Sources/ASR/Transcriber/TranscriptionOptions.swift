@@ -52,6 +52,10 @@ public struct TranscriptionOptions: Sendable, Codable, Equatable {
     /// Encode short audio (under 30 s) on a window just long enough for it instead of the full
     /// 30 s. Faster; off by default because the transcripts may differ.
     public var shortenedEncoderWindow = false
+    /// At most this many tokens decoded per window; nil keeps the reference limit (224 for
+    /// the 448-token context). A live listener bounds it by the utterance's length, so a
+    /// hallucination loop on a cut-off or noisy utterance stops early instead of running on.
+    public var maxNewTokens: Int? = nil
 
     public init() {}
 

@@ -43,6 +43,9 @@ public final class WhisperTranscriber: Sendable {
                                progress: (@Sendable (Double) -> Void)? = nil) throws -> Transcript {
         guard options.beamSize >= 1 else { throw ASRError.invalidInput(reason: "beam size must be at least 1") }
         guard !options.temperatures.isEmpty else { throw ASRError.invalidInput(reason: "no temperatures to decode at") }
+        if let maxNewTokens = options.maxNewTokens, maxNewTokens < 1 {
+            throw ASRError.invalidInput(reason: "maxNewTokens must be at least 1 (got \(maxNewTokens))")
+        }
         if let threads = options.threads {
             guard threads >= 1 else { throw ASRError.invalidInput(reason: "threads must be at least 1") }
             openblas_set_num_threads(Int32(threads))
@@ -174,6 +177,7 @@ public final class WhisperTranscriber: Sendable {
         for temperature in options.temperatures {
             let windowOptions = WindowDecodingOptions(
                 beamSize: temperature > 0 ? 1 : options.beamSize, temperature: temperature,
+                maxNewTokens: options.maxNewTokens.map { min($0, model.dimensions.textContext - prompt.count) },
                 filters: filters, seed: UInt64(seek) &* 0x9E37_79B9 &+ UInt64(temperature * 1000))
             let result = try decoder.decode(prompt: prompt, options: windowOptions)
             let text = tokenizer.decode(result.tokens).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -60,14 +60,20 @@ public final class SamplesAudioSource: AudioSourcing, @unchecked Sendable {
 
 /// Delivers another source's chunks no faster than real time: after `n` samples it waits until
 /// `n / sampleRate` seconds have passed since the first read, as a sound card would.
+/// `speed` above 1 plays faster (tests that need a live-like source without waiting).
 public final class PacedAudioSource: AudioSourcing, @unchecked Sendable {
     public let inner: any AudioSourcing
+    public let speed: Double
     public var sampleRate: Int { inner.sampleRate }
     private let lock = NSLock()
     private var started: ContinuousClock.Instant?
     private var delivered = 0
 
-    public init(_ inner: any AudioSourcing) { self.inner = inner }
+    public init(_ inner: any AudioSourcing, speed: Double = 1) {
+        precondition(speed > 0, "speed must be positive")
+        self.inner = inner
+        self.speed = speed
+    }
 
     public func read() throws -> [Float]? {
         try lock.withLock {
@@ -77,7 +83,7 @@ public final class PacedAudioSource: AudioSourcing, @unchecked Sendable {
             // A chunk is available once its last sample has "been spoken".
             guard let chunk = try inner.read() else { return nil }
             delivered += chunk.count
-            let due = start + .microseconds(Int64(delivered) * 1_000_000 / Int64(sampleRate))
+            let due = start + .microseconds(Int64(Double(delivered) * 1_000_000 / (Double(sampleRate) * speed)))
             let wait = due - clock.now
             if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.seconds) + Double(wait.components.attoseconds) * 1e-18) }
             return chunk

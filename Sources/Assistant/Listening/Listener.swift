@@ -24,17 +24,46 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     public var partials = true
     /// Decoding of partials: greedy, no timestamps, the encoder window cut to the audio.
     public var partialOptions: TranscriptionOptions = ListenerConfig.defaultPartialOptions
-    /// Decoding of each utterance's final transcript (beam search by default).
+    /// Decoding of each utterance's final transcript.
     public var finalOptions: TranscriptionOptions = ListenerConfig.defaultFinalOptions
+    /// Token budget of a decode, per second of audio (plus `tokenMargin`), when the options do
+    /// not set `maxNewTokens`. Speech needs about 3-4 tokens per second; the budget only stops
+    /// hallucination loops (which otherwise run to 224 tokens, seconds of decoding).
+    public var tokensPerSecond: Double = 6
+    /// Tokens allowed beyond `tokensPerSecond` (timestamps, very short utterances).
+    public var tokenMargin: Int = 16
+    /// Prompt each final with the previous utterance's text when it ended at most this many
+    /// seconds before (continuity of dictation); nil never prompts.
+    public var promptWithPreviousWithinSeconds: Double? = nil
+    /// Start the final decode early, on its own thread, once the speaker has been quiet for the
+    /// end padding (`endpointer.padAfterMs`): the rest of the trailing silence then overlaps the
+    /// decode. Used when the utterance does end there (speech that resumes makes a new guess).
+    public var speculativeFinals = true
+    /// A speculative decode counts for the utterance when its audio reaches at most this much
+    /// past the endpointer's end (which trims quiet 8 ms blocks at the edge: up to 128 ms).
+    public var speculationToleranceMs = 250
     /// An utterance whose every segment has a no-speech probability above this gives no final.
     public var noSpeechThreshold: Float = 0.6
     /// Audio the ring buffer between capture and recognition holds, in seconds.
     public var bufferSeconds: Double = 60
-    /// Warn when recognition is this many seconds behind the capture.
+    /// Warn when a final transcript arrives more than this many seconds after the audio that
+    /// ended its utterance (once per episode: the next warning needs a prompt final first).
     public var behindWarningSeconds: Double = 3
 
     public init() {}
+    /// For commands: an utterance ends after 600 ms of silence, so the answer comes quickly.
     public static let `default` = ListenerConfig()
+    /// For dictation: an utterance ends after 1.2 s of silence. Phrases separated by a breath
+    /// stay one utterance, and Whisper transcribes each phrase with the others as context (a
+    /// short phrase alone is misheard more often: on the corpus, "And so, my fellow Americans"
+    /// becomes "And so am I fellow Americans"). Finals come 0.6 s later than with `.default`.
+    public static let dictation: ListenerConfig = {
+        var config = ListenerConfig()
+        config.endpointer.trailingSilenceMs = dictationTrailingSilenceMs
+        return config
+    }()
+    /// The trailing silence of `.dictation`, milliseconds.
+    public static let dictationTrailingSilenceMs = 1200
 
     public static var defaultPartialOptions: TranscriptionOptions {
         var o = TranscriptionOptions()
@@ -51,6 +80,95 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
         o.conditionOnPreviousText = false
         return o
     }
+
+    /// `options` for `samples` of audio: `maxNewTokens` from the token budget unless set.
+    public func bounded(_ options: TranscriptionOptions, samples: Int, sampleRate: Int) -> TranscriptionOptions {
+        var o = options
+        if o.maxNewTokens == nil {
+            o.maxNewTokens = tokenMargin + Int((Double(samples) / Double(sampleRate) * tokensPerSecond).rounded(.up))
+        }
+        return o
+    }
+}
+
+/// What one listening run did: per-utterance timings and the warning counters. The listener
+/// fills it as it goes; read it at any time (thread-safe), complete once the stream has ended.
+public final class ListenStatistics: @unchecked Sendable {
+    /// One utterance the endpointer closed.
+    public struct Utterance: Sendable, Equatable {
+        /// Stream seconds of the utterance (padding included).
+        public var start: Double
+        public var end: Double
+        /// Stream seconds at which the endpointer decided the utterance was over (end of the
+        /// trailing silence).
+        public var decision: Double
+        /// Wall seconds the final decode took.
+        public var recognitionSeconds: Double
+        /// Wall seconds from the moment the deciding audio was captured to the final transcript
+        /// (waiting behind a partial or a backlog included). Meaningful for live (paced) sources.
+        public var decisionToFinalSeconds: Double
+        /// The final came from a decode started before the decision (`speculativeFinals`).
+        public var speculative: Bool
+        /// The final's text ("" when the utterance held no words).
+        public var text: String
+        /// Tokens the final decode produced and the budget it had.
+        public var tokens: Int
+        public var tokenBudget: Int
+    }
+
+    private let lock = NSLock()
+    private var _utterances: [Utterance] = []
+    private var _partials = 0
+    private var _partialSeconds = 0.0
+    private var _speculations = 0
+    private var _behindEpisodes = 0
+    private var _worstLag = 0.0
+    private var _dropWarnings = 0
+    private var _droppedSamples = 0
+    private var _capturedSamples = 0
+    private var _processedSamples = 0
+    private var _sampleRate = 16_000
+
+    public init() {}
+
+    public var utterances: [Utterance] { lock.withLock { _utterances } }
+    /// Partial decodes run, and the wall seconds they took.
+    public var partials: Int { lock.withLock { _partials } }
+    public var partialSeconds: Double { lock.withLock { _partialSeconds } }
+    /// Speculative final decodes started (used or not).
+    public var speculations: Int { lock.withLock { _speculations } }
+    /// Times finals fell more than `behindWarningSeconds` behind real time (one per episode).
+    public var behindEpisodes: Int { lock.withLock { _behindEpisodes } }
+    /// The largest decision-to-final delay seen, seconds.
+    public var worstLagSeconds: Double { lock.withLock { _worstLag } }
+    /// Samples the ring buffer dropped because recognition fell a whole buffer behind (each
+    /// drop was reported by a `.warning`).
+    public var droppedSamples: Int { lock.withLock { _droppedSamples } }
+    public var dropWarnings: Int { lock.withLock { _dropWarnings } }
+    /// Samples the capture delivered, and samples recognition read (captured = processed +
+    /// dropped once the stream has ended).
+    public var capturedSamples: Int { lock.withLock { _capturedSamples } }
+    public var processedSamples: Int { lock.withLock { _processedSamples } }
+    /// Warnings issued in all.
+    public var warnings: Int { lock.withLock { _behindEpisodes + _dropWarnings } }
+
+    /// One line for people: utterances, partial cost, lag episodes and drops.
+    public var summary: String {
+        lock.withLock {
+            String(format: "%d utterances, %d partial decodes (%.2f s), finals behind real time in %d episode(s) (worst %.2f s), %.2f s of audio dropped",
+                   _utterances.count, _partials, _partialSeconds, _behindEpisodes, _worstLag,
+                   Double(_droppedSamples) / Double(_sampleRate))
+        }
+    }
+
+    func record(_ utterance: Utterance) { lock.withLock { _utterances.append(utterance); _worstLag = max(_worstLag, utterance.decisionToFinalSeconds) } }
+    func recordPartial(seconds: Double) { lock.withLock { _partials += 1; _partialSeconds += seconds } }
+    func recordSpeculation() { lock.withLock { _speculations += 1 } }
+    func recordBehindEpisode() { lock.withLock { _behindEpisodes += 1 } }
+    func recordDrop(samples: Int) { lock.withLock { _droppedSamples += samples; _dropWarnings += 1 } }
+    func setTotals(captured: Int, processed: Int, sampleRate: Int) {
+        lock.withLock { _capturedSamples = captured; _processedSamples = processed; _sampleRate = sampleRate }
+    }
 }
 
 /// Streaming recognition: capture -> ring buffer -> VAD + endpointer -> partial and final
@@ -66,10 +184,16 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
 ///
 /// Threading: `events(from:)` starts two threads, one reading the source into a
 /// `SampleRingBuffer` (it never waits for recognition) and one running VAD and Whisper on what
-/// it reads from the buffer. If recognition falls `behindWarningSeconds` behind, a `.warning`
-/// says so; if it falls a whole buffer behind, the oldest audio is dropped and a `.warning`
-/// says how much (never silently). Cancelling the consumer of the stream stops both threads.
-/// With `lossless: true` (files read faster than real time) the capture waits instead.
+/// it reads from the buffer. Recognition runs one decode at a time, so a final could wait
+/// behind a partial: partials are therefore skipped once the speaker has paused (the end may
+/// be near) and while audio is waiting, and every decode has a token budget bounded by the
+/// audio's length. If a final transcript arrives more than `behindWarningSeconds` after the
+/// audio that ended its utterance, a `.warning` says so (once per episode); if recognition
+/// falls a whole buffer behind, the oldest audio is dropped and a `.warning` says how much
+/// (never silently; at most one such warning per second of audio, and any drop not yet
+/// reported is reported when the stream ends). Cancelling the consumer of the stream stops
+/// both threads. With `lossless: true` (files read faster than real time) the capture waits
+/// instead of dropping, and there is no real time to fall behind.
 public final class Listener: Sendable {
     public let recognizer: any SpeechRecognizing
     public let detector: any VoiceActivityDetecting
@@ -82,13 +206,17 @@ public final class Listener: Sendable {
     }
 
     /// Listens to `source` until it ends (or the stream's consumer stops).
-    /// - Parameter lossless: capture waits for recognition when the buffer is full (for unpaced
-    ///   files); a live source must not wait, so the default drops (and reports) instead.
-    public func events(from source: any AudioSourcing, lossless: Bool = false) -> AsyncThrowingStream<ListenEvent, Error> {
+    /// - Parameters:
+    ///   - lossless: capture waits for recognition when the buffer is full (for unpaced files);
+    ///     a live source must not wait, so the default drops (and reports) instead.
+    ///   - statistics: filled with per-utterance timings and warning counts, if given.
+    public func events(from source: any AudioSourcing, lossless: Bool = false,
+                       statistics: ListenStatistics? = nil) -> AsyncThrowingStream<ListenEvent, Error> {
         let (stream, continuation) = AsyncThrowingStream<ListenEvent, Error>.makeStream()
         let sampleRate = source.sampleRate
         let ring = SampleRingBuffer(capacity: max(sampleRate, Int(config.bufferSeconds * Double(sampleRate))),
                                     blockWhenFull: lossless)
+        let statistics = statistics ?? ListenStatistics()
         let stop = StopFlag()
         continuation.onTermination = { _ in
             stop.set()
@@ -106,7 +234,7 @@ public final class Listener: Sendable {
         capture.name = "hark.listen.capture"
         let recognition = Thread { [self] in
             do {
-                var worker = try RecognitionWorker(listener: self, sampleRate: sampleRate, ring: ring)
+                var worker = try RecognitionWorker(listener: self, sampleRate: sampleRate, ring: ring, statistics: statistics)
                 try worker.run(stop: stop) { continuation.yield($0) }
                 if let error = captureError.error { throw error }
                 continuation.finish()
@@ -141,6 +269,7 @@ struct RecognitionWorker {
     let config: ListenerConfig
     let sampleRate: Int
     let ring: SampleRingBuffer
+    let statistics: ListenStatistics
     var endpointer: Endpointer
     /// Recent audio; `history[0]` is sample `historyStart` of the stream.
     var history: [Float] = []
@@ -149,16 +278,27 @@ struct RecognitionWorker {
     var lastPartialEnd = 0
     var stabilizer = PartialStabilizer()
     var lastPartialText = ""
+    /// When the newest sample read so far was captured (estimated from the backlog).
+    var newestCaptured = ContinuousClock.now
+    /// Drops already reported, and the stream position of the last drop warning.
     var dropsReported = 0
+    var lastDropWarning: Int?
+    /// Inside an episode of late finals (warned once; ends with a prompt final).
     var behind = false
-    /// Warnings issued (falling behind, drops).
-    var warnings = 0
+    /// End of the last frame the detector heard as speech in the open utterance.
+    var lastVoiced = 0
+    /// The final decode started early for the open utterance, if any.
+    var speculation: BackgroundDecode?
+    /// The previous final, for prompting the next one.
+    var previousText = ""
+    var previousEnd = 0
 
-    init(listener: Listener, sampleRate: Int, ring: SampleRingBuffer) throws {
+    init(listener: Listener, sampleRate: Int, ring: SampleRingBuffer, statistics: ListenStatistics = ListenStatistics()) throws {
         self.listener = listener
         config = listener.config
         self.sampleRate = sampleRate
         self.ring = ring
+        self.statistics = statistics
         endpointer = try Endpointer(detector: listener.detector, config: listener.config.endpointer)
         guard endpointer.sampleRate == sampleRate else {
             throw ListenError.sampleRateMismatch(detector: endpointer.sampleRate, audio: sampleRate)
@@ -168,15 +308,27 @@ struct RecognitionWorker {
     func seconds(_ sample: Int) -> Double { Double(sample) / Double(sampleRate) }
 
     mutating func run(stop: StopFlag, emit: (ListenEvent) -> Void) throws {
-        let chunkLimit = sampleRate / 10
+        // One VAD frame per read, so the worker sees where speech stopped to the frame.
+        let chunkLimit = endpointer.frameSize
         while !stop.isSet, let chunk = ring.read(maxCount: chunkLimit) {
+            // A live source writes in real time, so what is still waiting was captured after this
+            // chunk: the chunk's last sample is `backlog` samples old.
+            let waiting = ring.backlog
+            newestCaptured = ContinuousClock.now - .microseconds(Int64(waiting) * 1_000_000 / Int64(sampleRate))
             history += chunk
-            reportBacklog(emit: emit)
+            reportDrops(final: false, emit: emit)
             for event in endpointer.process(chunk) { try handle(event, emit: emit) }
             let position = historyStart + history.count
-            // Partials are best effort: skipped while recognition is behind, so finals stay prompt.
+            if endpointer.isSpeaking && endpointer.lastProbability >= config.endpointer.endThreshold {
+                lastVoiced = endpointer.position
+            }
+            speculate(position: position)
+            // Partials are best effort. Skipped while audio waits (finals stay prompt) and once
+            // the speaker pauses: the utterance may be about to end, and a final must not wait
+            // behind a partial nobody will see.
             if config.partials, let start = utteranceStart, endpointer.isSpeaking,
-               ring.backlog < sampleRate / 4,
+               endpointer.lastProbability >= config.endpointer.endThreshold,
+               waiting < sampleRate / 10, speculation?.isFinished ?? true,
                seconds(position - max(lastPartialEnd, start)) >= config.partialInterval {
                 try partial(from: start, to: position, emit: emit)
             }
@@ -184,22 +336,34 @@ struct RecognitionWorker {
         }
         if stop.isSet { return }
         for event in endpointer.flush() { try handle(event, emit: emit) }
+        reportDrops(final: true, emit: emit)
+        statistics.setTotals(captured: ring.writtenSamples, processed: historyStart + history.count, sampleRate: sampleRate)
     }
 
-    mutating func reportBacklog(emit: (ListenEvent) -> Void) {
+    /// Reports samples the ring buffer dropped: at most one warning per second of audio while
+    /// it keeps dropping, and whatever is left unreported at the end of the stream.
+    mutating func reportDrops(final: Bool, emit: (ListenEvent) -> Void) {
         let dropped = ring.droppedSamples
-        if dropped > dropsReported {
-            warnings += 1
-            emit(.warning(String(format: "recognition fell %.1f s behind the microphone: %.2f s of audio were dropped (warning %d)",
-                                 config.bufferSeconds, seconds(dropped - dropsReported), warnings)))
-            dropsReported = dropped
-        }
-        let backlog = seconds(ring.backlog)
-        if !behind && backlog >= config.behindWarningSeconds && !ring.blockWhenFull {
+        guard dropped > dropsReported else { return }
+        let position = historyStart + history.count
+        if !final, let last = lastDropWarning, position - last < sampleRate { return }
+        let amount = dropped - dropsReported
+        statistics.recordDrop(samples: amount)
+        emit(.warning(String(format: "recognition fell %.0f s (the whole buffer) behind the audio: %.2f s of audio were dropped (%.2f s in all)",
+                             config.bufferSeconds, seconds(amount), seconds(dropped))))
+        dropsReported = dropped
+        lastDropWarning = position
+    }
+
+    /// Warns (once per episode) when a final arrived late against real time.
+    mutating func checkLag(_ lag: Double, emit: (ListenEvent) -> Void) {
+        guard !ring.blockWhenFull else { return }      // a lossless file run has no real time
+        if !behind && lag > config.behindWarningSeconds {
             behind = true
-            warnings += 1
-            emit(.warning(String(format: "recognition is %.1f s behind real time (warning %d)", backlog, warnings)))
-        } else if behind && backlog < config.behindWarningSeconds / 2 {
+            statistics.recordBehindEpisode()
+            emit(.warning(String(format: "recognition is behind real time: a final transcript came %.1f s after its utterance ended (episode %d)",
+                                 lag, statistics.behindEpisodes)))
+        } else if behind && lag < config.behindWarningSeconds / 2 {
             behind = false
         }
     }
@@ -219,26 +383,86 @@ struct RecognitionWorker {
         return Array(history[lo..<hi])
     }
 
+    /// The final decode's options for `samples` of audio ending at `start` of the stream.
+    func finalOptions(samples: Int, start: Int) -> TranscriptionOptions {
+        var options = config.bounded(config.finalOptions, samples: samples, sampleRate: sampleRate)
+        if let within = config.promptWithPreviousWithinSeconds, !previousText.isEmpty,
+           seconds(start - previousEnd) <= within, options.initialPrompt == nil {
+            options.initialPrompt = previousText
+        }
+        return options
+    }
+
     mutating func handle(_ event: Endpointer.Event, emit: (ListenEvent) -> Void) throws {
         switch event {
         case let .speechStart(sample):
             utteranceStart = sample
             lastPartialEnd = sample
+            lastVoiced = endpointer.position
             stabilizer.reset()
             lastPartialText = ""
             emit(.speechStart(time: seconds(sample)))
         case let .speechEnd(start, end):
-            let transcript = try listener.recognizer.recognize(audio(start, end), options: config.finalOptions)
+            let decision = endpointer.position
+            let decidedAt = newestCaptured
+            let samples = audio(start, end)
+            var options = finalOptions(samples: samples.count, start: start)
+            let clock = ContinuousClock()
+            var began = clock.now
+            let transcript: Transcript
+            let tolerance = config.speculationToleranceMs * sampleRate / 1000
+            // The early decode counts if it covers this utterance with at most a little quiet
+            // audio more (the endpointer trims quiet blocks at the edge that the guess kept).
+            let early = speculation.flatMap { $0.start == start && $0.end >= end && $0.end - end <= tolerance ? $0 : nil }
+            speculation = nil
+            if let early {
+                transcript = try early.wait()
+                began = early.began
+                options = early.options
+            } else {
+                transcript = try listener.recognizer.recognize(samples, options: options)
+            }
             let text = spokenText(transcript)
             if !text.isEmpty { emit(.final(text: text, start: seconds(start), end: seconds(end))) }
+            let finished = clock.now
             emit(.speechEnd(start: seconds(start), end: seconds(end)))
+            let lag = (finished - decidedAt).seconds
+            statistics.record(.init(start: seconds(start), end: seconds(end), decision: seconds(decision),
+                                    recognitionSeconds: (finished - began).seconds, decisionToFinalSeconds: lag,
+                                    speculative: early != nil, text: text,
+                                    tokens: transcript.segments.map(\.tokens.count).reduce(0, +),
+                                    tokenBudget: options.maxNewTokens ?? 0))
+            checkLag(lag, emit: emit)
+            if !text.isEmpty { previousText = text; previousEnd = end }
             utteranceStart = nil
         }
     }
 
+    /// Starts the final decode of the open utterance in the background once the speaker has
+    /// been quiet for the end padding, on the audio the endpointer will most likely cut.
+    mutating func speculate(position: Int) {
+        guard config.speculativeFinals, let start = utteranceStart, endpointer.isSpeaking,
+              endpointer.lastProbability < config.endpointer.endThreshold else { return }
+        let end = lastVoiced + config.endpointer.padAfterMs * sampleRate / 1000
+        guard position >= end, end > start else { return }
+        if let running = speculation {
+            // Already guessed this pause, or a guess for an earlier pause still holds the CPU.
+            guard running.end != end, running.isFinished else { return }
+        }
+        let samples = audio(start, end)
+        statistics.recordSpeculation()
+        speculation = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
+                                       options: finalOptions(samples: samples.count, start: start), start: start, end: end)
+    }
+
     mutating func partial(from start: Int, to end: Int, emit: (ListenEvent) -> Void) throws {
         lastPartialEnd = end
-        let transcript = try listener.recognizer.recognize(audio(start, end), options: config.partialOptions)
+        let clock = ContinuousClock()
+        let began = clock.now
+        let samples = audio(start, end)
+        let transcript = try listener.recognizer.recognize(
+            samples, options: config.bounded(config.partialOptions, samples: samples.count, sampleRate: sampleRate))
+        statistics.recordPartial(seconds: (clock.now - began).seconds)
         // Greedy decoding of a cut-off utterance on a short window can loop ("and so, and so,
         // ..."): keep no more words than anyone speaks in that time.
         let budget = 3 + Int(seconds(end - start) * Self.maxWordsPerSecond)
@@ -272,5 +496,45 @@ struct RecognitionWorker {
         let kept = transcript.segments.filter { $0.noSpeechProb <= config.noSpeechThreshold && containsSpokenWords($0.text) }
         let text = kept.map(\.text).joined().trimmingCharacters(in: .whitespacesAndNewlines)
         return containsSpokenWords(text) ? text : ""
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
+
+/// One decode on its own thread; `wait()` gives its result.
+final class BackgroundDecode: @unchecked Sendable {
+    /// Stream samples decoded: `start..<end`.
+    let start: Int
+    let end: Int
+    let options: TranscriptionOptions
+    let began = ContinuousClock.now
+    private let condition = NSCondition()
+    private var result: Result<Transcript, Error>?
+
+    init(recognizer: any SpeechRecognizing, samples: [Float], options: TranscriptionOptions, start: Int, end: Int) {
+        self.start = start
+        self.end = end
+        self.options = options
+        let thread = Thread { [self] in
+            let outcome = Result { try recognizer.recognize(samples, options: options) }
+            condition.withLock {
+                result = outcome
+                condition.broadcast()
+            }
+        }
+        thread.name = "hark.listen.final"
+        thread.start()
+    }
+
+    var isFinished: Bool { condition.withLock { result != nil } }
+
+    func wait() throws -> Transcript {
+        condition.lock()
+        defer { condition.unlock() }
+        while result == nil { condition.wait() }
+        return try result!.get()
     }
 }

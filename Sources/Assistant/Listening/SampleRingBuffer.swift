@@ -14,10 +14,12 @@ public final class SampleRingBuffer: @unchecked Sendable {
     private var count = 0
     private var closed = false
     private let condition = NSCondition()
+    private var dropped = 0
+    private var written = 0
     /// Samples dropped because the reader fell more than `capacity` behind.
-    public private(set) var droppedSamples = 0
-    /// Samples written in all.
-    public private(set) var writtenSamples = 0
+    public var droppedSamples: Int { condition.withLock { dropped } }
+    /// Samples written in all (read + dropped + waiting).
+    public var writtenSamples: Int { condition.withLock { written } }
 
     public init(capacity: Int, blockWhenFull: Bool = false) {
         precondition(capacity > 0, "capacity must be positive")
@@ -44,13 +46,13 @@ public final class SampleRingBuffer: @unchecked Sendable {
                 let drop = min(capacity, samples.count - offset)
                 head = (head + drop) % capacity
                 count -= drop
-                droppedSamples += drop
+                dropped += drop
             }
             let n = min(capacity - count, samples.count - offset)
             for i in 0..<n { storage[(head + count + i) % capacity] = samples[offset + i] }
             count += n
             offset += n
-            writtenSamples += n
+            written += n
             condition.broadcast()
         }
     }
