@@ -37,7 +37,10 @@ public struct TranscriptionOptions: Sendable, Codable, Equatable {
     /// `promptResetOnTemperature`).
     public var conditionOnPreviousText = true
     public var promptResetOnTemperature: Float = 0.5
-    /// Per-word timing from cross-attention (not implemented yet: words stay nil).
+    /// Per-word timing from the cross-attention of the model's alignment heads (as
+    /// faster-whisper's `word_timestamps`): fills `TranscriptSegment.words` and, like the
+    /// reference, moves segment times to their first and last words. Costs one more decoder
+    /// pass over each window's text.
     public var wordTimestamps = false
     /// Decode without timestamp tokens (one segment per window).
     public var withoutTimestamps = false
