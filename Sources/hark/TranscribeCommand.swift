@@ -60,6 +60,9 @@ struct TranscribeCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Temperatures of the fallback ladder (default 0 0.2 0.4 0.6 0.8 1.0).")
     var temperature: [Float] = []
 
+    @Flag(help: "Keep Whisper's text on windows Hark's silence gate would drop (faster-whisper behaviour).")
+    var noSilenceGate = false
+
     @Flag(help: "Encode short audio on a window just long enough for it (faster; may change the text).")
     var shortWindow = false
 
@@ -82,6 +85,10 @@ struct TranscribeCommand: AsyncParsableCommand {
         options.threads = threads
         options.shortenedEncoderWindow = shortWindow
         if !temperature.isEmpty { options.temperatures = temperature }
+        if noSilenceGate {
+            options.minimumSpeechConfidence = nil
+            options.gateNoSpeechThreshold = nil
+        }
         return options
     }
 

@@ -152,14 +152,19 @@ public final class WhisperTranscriber: Sendable {
     }
 
     /// Whisper's no-speech rule (no-speech probability above the threshold, unless the text is
-    /// likely enough), then Hark's speech-confidence gate.
+    /// likely enough), then Hark's gate (very low speech confidence, or a somewhat likely
+    /// no-speech window with unlikely text).
     static func isSilence(_ result: WindowDecoding, _ options: TranscriptionOptions) -> Bool {
         if let noSpeechThreshold = options.noSpeechThreshold, result.noSpeechProb > noSpeechThreshold,
            !(options.logProbThreshold.map { result.avgLogProb > $0 } ?? false) {
             return true
         }
-        if let minimum = options.minimumSpeechConfidence {
-            return speechConfidence(result) < minimum
+        if let minimum = options.minimumSpeechConfidence, speechConfidence(result) < minimum {
+            return true
+        }
+        if let noSpeech = options.gateNoSpeechThreshold, result.noSpeechProb > noSpeech,
+           result.avgLogProb < options.gateLogProbThreshold {
+            return true
         }
         return false
     }
