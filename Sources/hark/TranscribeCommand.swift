@@ -51,11 +51,17 @@ struct TranscribeCommand: AsyncParsableCommand {
     @Option(help: "Text that sets vocabulary and style (names, spellings).")
     var prompt: String?
 
-    @Flag(help: "Add per-word times (JSON). Not implemented yet.")
+    @Flag(help: "Add per-word times (from cross-attention) to the JSON output.")
     var wordTimestamps = false
+
+    @Flag(help: "With --word-timestamps, srt and vtt get one cue per word instead of one per segment.")
+    var wordCues = false
 
     @Option(parsing: .upToNextOption, help: "Temperatures of the fallback ladder (default 0 0.2 0.4 0.6 0.8 1.0).")
     var temperature: [Float] = []
+
+    @Flag(help: "Keep Whisper's text on windows Hark's silence gate would drop (faster-whisper behaviour).")
+    var noSilenceGate = false
 
     @Flag(help: "Encode short audio on a window just long enough for it (faster; may change the text).")
     var shortWindow = false
@@ -65,9 +71,7 @@ struct TranscribeCommand: AsyncParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if TranscriptionTask(rawValue: task) == nil { throw ValidationError("--task must be 'transcribe' or 'translate'") }
         if temperature.contains(where: { $0 < 0 }) { throw ValidationError("--temperature values must be >= 0") }
-        if wordTimestamps {
-            throw ValidationError("--word-timestamps is not implemented yet (segment timestamps are in srt, vtt and json)")
-        }
+        if wordCues && !wordTimestamps { throw ValidationError("--word-cues needs --word-timestamps") }
         if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("'-' (standard input) can be given once") }
     }
 
@@ -81,6 +85,10 @@ struct TranscribeCommand: AsyncParsableCommand {
         options.threads = threads
         options.shortenedEncoderWindow = shortWindow
         if !temperature.isEmpty { options.temperatures = temperature }
+        if noSilenceGate {
+            options.minimumSpeechConfidence = nil
+            options.gateNoSpeechThreshold = nil
+        }
         return options
     }
 
@@ -95,7 +103,7 @@ struct TranscribeCommand: AsyncParsableCommand {
             if let bar { progress = { fraction in bar.update(fraction) } }
             let transcript = try await transcriber.transcribe(clip.samples, options: options, progress: progress)
             bar?.finish()
-            let output = TranscriptFormatter.format(transcript, as: format, words: wordTimestamps)
+            let output = TranscriptFormatter.format(transcript, as: format, words: wordTimestamps, wordCues: wordCues)
             if let outputDir {
                 let name = file == "-" ? "stdin" : URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
                 let dir = URL(fileURLWithPath: outputDir)
@@ -127,17 +135,22 @@ final class ProgressBar: @unchecked Sendable {
 
 /// Transcript to txt, srt, vtt or json.
 enum TranscriptFormatter {
-    static func format(_ transcript: Transcript, as format: TranscribeCommand.Format, words: Bool) -> String {
+    static func format(_ transcript: Transcript, as format: TranscribeCommand.Format, words: Bool,
+                       wordCues: Bool = false) -> String {
+        // Subtitle cues: one per segment, or one per word when asked.
+        let cues: [(start: Double, end: Double, text: String)] = wordCues
+            ? transcript.segments.flatMap { ($0.words ?? []).map { ($0.start, $0.end, $0.word) } }
+            : transcript.segments.map { ($0.start, $0.end, $0.text) }
         switch format {
         case .txt:
             return transcript.text + "\n"
         case .srt:
-            return transcript.segments.enumerated().map { index, segment in
-                "\(index + 1)\n\(time(segment.start, ",")) --> \(time(segment.end, ","))\n\(segment.text.trimmingCharacters(in: .whitespaces))\n"
+            return cues.enumerated().map { index, cue in
+                "\(index + 1)\n\(time(cue.start, ",")) --> \(time(cue.end, ","))\n\(cue.text.trimmingCharacters(in: .whitespaces))\n"
             }.joined(separator: "\n")
         case .vtt:
-            return "WEBVTT\n\n" + transcript.segments.map { segment in
-                "\(time(segment.start, ".")) --> \(time(segment.end, "."))\n\(segment.text.trimmingCharacters(in: .whitespaces))\n"
+            return "WEBVTT\n\n" + cues.map { cue in
+                "\(time(cue.start, ".")) --> \(time(cue.end, "."))\n\(cue.text.trimmingCharacters(in: .whitespaces))\n"
             }.joined(separator: "\n")
         case .json:
             struct Word: Encodable { let start: Double; let end: Double; let word: String; let probability: Float }

@@ -22,6 +22,7 @@ Outputs in Tests/Fixtures/asr/ (formats in Tests/Fixtures/asr/README.md):
   decode_reference.json                 greedy token ids (no timestamps / timestamps), beam-5 text
   tokenizer_reference.json              token ids of sample texts (tiny.en and base)
   reference_transcripts.tsv             faster-whisper beam 5 on corpus categories A and C
+  transcribe_reference.json             faster-whisper beam 5 segments (tokens) and word timestamps
 
 The mel is openai-whisper's front end exactly: the audio is padded with zeros to 30 s FIRST
 (`whisper.pad_or_trim(audio)`), then faster-whisper's numpy STFT/mel code runs with padding=0.
@@ -224,9 +225,40 @@ def write_tokenizer_fixture():
         json.dump(out, f, indent=1, ensure_ascii=False)
 
 
+TRANSCRIBE_CLIPS = [
+    "A_dictation/whisper__jfk.wav",
+    "A_dictation/pocketsphinx__librivox_sense_and_sensibility_0870.wav",
+    "A_dictation/cmu_arctic_aew_a0001.wav",
+    "B_commands/pocketsphinx__goforward.wav",
+]
+
+
+def write_transcribe_fixture():
+    """faster-whisper `transcribe` (beam 5, language en, its defaults otherwise) on a few clips:
+    the segments with their token ids, then again with `word_timestamps=True` for the words."""
+    from faster_whisper import WhisperModel
+
+    fw = WhisperModel(TINY, device="cpu", compute_type="float32", cpu_threads=2)
+    clips = []
+    for rel in TRANSCRIBE_CLIPS:
+        path = os.path.join(CORPUS, rel)
+        segs, _ = fw.transcribe(path, beam_size=5, language="en")
+        plain = [{"start": s.start, "end": s.end, "text": s.text, "tokens": list(s.tokens)} for s in segs]
+        segs, _ = fw.transcribe(path, beam_size=5, language="en", word_timestamps=True)
+        timed = [{"start": s.start, "end": s.end, "text": s.text,
+                  "words": [{"start": w.start, "end": w.end, "word": w.word, "probability": w.probability}
+                            for w in s.words]} for s in segs]
+        clips.append({"file": rel, "beam5Segments": plain, "wordTimestampSegments": timed})
+        print(rel, "->", " ".join(w["word"] for s in timed for w in s["words"]), file=sys.stderr)
+    with open(os.path.join(OUT, "transcribe_reference.json"), "w", encoding="utf-8") as f:
+        json.dump({"model": "whisper-tiny.en", "computeType": "float32",
+                   "transcribe": "faster_whisper.WhisperModel.transcribe(beam_size=5, language='en'[, word_timestamps=True])",
+                   "clips": clips}, f, indent=1, ensure_ascii=False)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    steps = sys.argv[1:] or ["mel", "tokenizer", "encoder", "transcripts"]
+    steps = sys.argv[1:] or ["mel", "tokenizer", "encoder", "transcripts", "transcribe"]
     if "mel" in steps:
         write_mel_fixtures()
     if "tokenizer" in steps:
@@ -235,3 +267,5 @@ if __name__ == "__main__":
         write_encoder_and_decode_fixtures()
     if "transcripts" in steps:
         write_reference_transcripts()
+    if "transcribe" in steps:
+        write_transcribe_fixture()

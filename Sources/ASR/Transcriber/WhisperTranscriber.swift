@@ -72,6 +72,7 @@ public final class WhisperTranscriber: Sendable {
         var promptResetSince = 0
         var segments: [TranscriptSegment] = []
         var seek = 0
+        var lastSpeechTimestamp = 0.0
         let suppress = suppressedTokens(options)
         while seek < contentFrames {
             let timeOffset = Double(seek) * Self.secondsPerFrame
@@ -116,10 +117,25 @@ public final class WhisperTranscriber: Sendable {
                 progress?(min(1, Double(seek) / Double(max(contentFrames, 1))))
                 continue
             }
-            let split = splitByTimestamps(result.tokens, timeOffset: timeOffset, segmentSize: segmentSize,
+            var split = splitByTimestamps(result.tokens, timeOffset: timeOffset, segmentSize: segmentSize,
                                           segmentDuration: segmentDuration, seek: seek)
+            var words: [[TranscriptWord]]? = nil
+            if options.wordTimestamps {
+                words = try wordTimes(session: session, encoderFrames: encoded.frames, segments: &split.segments,
+                                      melFrames: segmentSize, timeOffset: timeOffset, language: language,
+                                      task: options.task, lastSpeech: &lastSpeechTimestamp)
+                // faster-whisper seeks to the end of the last word rather than the last timestamp.
+                if !split.singleTimestampEnding,
+                   let lastEnd = words?.last(where: { !$0.isEmpty })?.last?.end ?? split.segments.last?.end,
+                   lastEnd > timeOffset {
+                    split.seek = Int((lastEnd / Self.secondsPerFrame).rounded(.toNearestOrEven))
+                }
+                if let lastEnd = words?.last(where: { !$0.isEmpty })?.last?.end ?? split.segments.last?.end {
+                    lastSpeechTimestamp = lastEnd
+                }
+            }
             seek = split.seek
-            for piece in split.segments {
+            for (index, piece) in split.segments.enumerated() {
                 let text = tokenizer.decode(piece.tokens)
                 if piece.start == piece.end || text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
                 allTokens += piece.tokens
@@ -127,7 +143,7 @@ public final class WhisperTranscriber: Sendable {
                     start: piece.start, end: piece.end, text: text, tokens: piece.tokens,
                     avgLogProb: result.avgLogProb, noSpeechProb: result.noSpeechProb,
                     temperature: result.temperature, compressionRatio: compression,
-                    words: nil))
+                    words: words?[index]))
             }
             if !options.conditionOnPreviousText || result.temperature > options.promptResetOnTemperature {
                 promptResetSince = allTokens.count
@@ -139,14 +155,19 @@ public final class WhisperTranscriber: Sendable {
     }
 
     /// Whisper's no-speech rule (no-speech probability above the threshold, unless the text is
-    /// likely enough), then Hark's speech-confidence gate.
+    /// likely enough), then Hark's gate (very low speech confidence, or a somewhat likely
+    /// no-speech window with unlikely text).
     static func isSilence(_ result: WindowDecoding, _ options: TranscriptionOptions) -> Bool {
         if let noSpeechThreshold = options.noSpeechThreshold, result.noSpeechProb > noSpeechThreshold,
            !(options.logProbThreshold.map { result.avgLogProb > $0 } ?? false) {
             return true
         }
-        if let minimum = options.minimumSpeechConfidence {
-            return speechConfidence(result) < minimum
+        if let minimum = options.minimumSpeechConfidence, speechConfidence(result) < minimum {
+            return true
+        }
+        if let noSpeech = options.gateNoSpeechThreshold, result.noSpeechProb > noSpeech,
+           result.avgLogProb < options.gateLogProbThreshold {
+            return true
         }
         return false
     }
@@ -200,7 +221,7 @@ public final class WhisperTranscriber: Sendable {
 
     /// Segments from timestamp pairs and the next seek (faster-whisper `_split_segments_by_timestamps`).
     private func splitByTimestamps(_ tokens: [Int], timeOffset: Double, segmentSize: Int, segmentDuration: Double,
-                                   seek: Int) -> (segments: [(start: Double, end: Double, tokens: [Int])], seek: Int) {
+                                   seek: Int) -> (segments: [(start: Double, end: Double, tokens: [Int])], seek: Int, singleTimestampEnding: Bool) {
         let begin = specialTokens.timestampBegin
         let precision = WhisperSpecialTokens.secondsPerTimestamp
         let singleTimestampEnding = tokens.count >= 2 && tokens[tokens.count - 2] < begin && tokens[tokens.count - 1] >= begin
@@ -231,7 +252,32 @@ public final class WhisperTranscriber: Sendable {
             segments.append((timeOffset, timeOffset + duration, tokens))
             seek += segmentSize
         }
-        return (segments, seek)
+        return (segments, seek, singleTimestampEnding)
+    }
+
+    /// Word times for the segments of one window (faster-whisper `add_word_timestamps`): aligns
+    /// the window's text once, then hands the words to the segments and moves segment times to
+    /// their words.
+    private func wordTimes(session: DecoderSession, encoderFrames: Int,
+                           segments: inout [(start: Double, end: Double, tokens: [Int])],
+                           melFrames: Int, timeOffset: Double, language: String, task: TranscriptionTask,
+                           lastSpeech: inout Double) throws -> [[TranscriptWord]] {
+        let heads = model.config.alignmentHeads.compactMap { $0.count == 2 ? (layer: $0[0], head: $0[1]) : nil }
+        guard !heads.isEmpty else {
+            throw ASRError.invalidInput(reason: "this model's config.json has no alignment_heads: word timestamps need them")
+        }
+        let tokens = specialTokens
+        var startSequence = [tokens.startOfTranscript]
+        if tokens.isMultilingual, let languageToken = tokens.languages[language] {
+            startSequence += [languageToken, task == .translate ? tokens.translate : tokens.transcribe]
+        }
+        let text = segments.flatMap { $0.tokens.filter { $0 < tokens.endOfText } }
+        let aligner = WordAligner(session: session, tokens: tokens, tokenizer: tokenizer, heads: heads, encoderFrames: encoderFrames)
+        var aligned = try aligner.align(startSequence: startSequence, text: text, melFrames: melFrames, language: language)
+        let limits = WordTimingAdjustment.durationLimits(aligned)
+        WordTimingAdjustment.adjust(&aligned, maxDuration: limits.max)
+        return WordTimingAdjustment.distribute(aligned, limits: limits, segments: &segments, timeOffset: timeOffset,
+                                               endOfText: tokens.endOfText, lastSpeech: &lastSpeech)
     }
 
     /// The most likely language token after `<|startoftranscript|>` (multilingual models).
