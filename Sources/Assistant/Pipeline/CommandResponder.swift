@@ -163,7 +163,7 @@ public final class LanguageModelHost: @unchecked Sendable {
     }
 
     /// The text up to its last sentence end, when it has one; else the text unchanged.
-    static func completeSentences(_ text: String) -> String {
+    public static func completeSentences(_ text: String) -> String {
         guard let end = text.lastIndex(where: { ".!?".contains($0) }) else { return text }
         return String(text[...end])
     }
