@@ -5,12 +5,19 @@ import Foundation
 /// knows when to listen again); cancelling the calling task cuts the speech short.
 public protocol SpeechOutput: Sendable {
     func speak(_ text: String) async throws
+    /// False for an output that makes no sound (no need to gate the microphone for it).
+    var isAudible: Bool { get }
+}
+
+extension SpeechOutput {
+    public var isAudible: Bool { true }
 }
 
 /// `--no-speak`: replies are only printed and sent as events.
 public struct SilentSpeechOutput: SpeechOutput {
     public init() {}
     public func speak(_ text: String) async throws {}
+    public var isAudible: Bool { false }
 }
 
 /// Speaks with espeak-ng (`SpeechSynthesizer`, 22.05 kHz into memory) through ALSA playback.
@@ -24,6 +31,9 @@ public final class SpeakerOutput: SpeechOutput, @unchecked Sendable {
     public let device: String
     public let configuration: ALSAConfiguration?
     public let voice: SpeechSynthesizer.Voice
+    /// Sees every chunk just before it is played (mono, at the synthesizer's rate): a level
+    /// meter, or a test that feeds Hark's voice back into its microphone as echo.
+    public let monitor: (@Sendable (_ samples: [Float], _ sampleRate: Int) -> Void)?
     private let queue = DispatchQueue(label: "hark.speech.output")
 
     /// Samples per write: 50 ms, so a cancellation stops the speech within about that.
@@ -33,7 +43,9 @@ public final class SpeakerOutput: SpeechOutput, @unchecked Sendable {
     ///   - device: ALSA playback device ("default", "plughw:1,0", or one defined in `configuration`).
     ///   - configuration: in-memory ALSA configuration (tests: the `file` plugin).
     public init(device: String = "default", configuration: ALSAConfiguration? = nil,
-                voice: SpeechSynthesizer.Voice = .default) {
+                voice: SpeechSynthesizer.Voice = .default,
+                monitor: (@Sendable (_ samples: [Float], _ sampleRate: Int) -> Void)? = nil) {
+        self.monitor = monitor
         self.device = device
         self.configuration = configuration
         self.voice = voice
@@ -65,15 +77,23 @@ public final class SpeakerOutput: SpeechOutput, @unchecked Sendable {
         let playback = try AudioPlayback(device: device, sampleRate: speech.sampleRate, channels: 1,
                                          configuration: configuration)
         let chunk = max(1, Int(Double(speech.sampleRate) * Self.chunkSeconds))
+        let clock = ContinuousClock()
+        let started = clock.now
         var offset = 0
         while offset < speech.samples.count {
             // Released without draining: ALSA drops what is queued.
             if cancelled.isSet { return }
             let end = min(speech.samples.count, offset + chunk)
-            try playback.write(Array(speech.samples[offset..<end]))
+            let piece = Array(speech.samples[offset..<end])
+            monitor?(piece, speech.sampleRate)
+            try playback.write(piece)
             offset = end
         }
         try playback.drain()
+        // A device that takes samples faster than real time (the null and file plugins) must
+        // not end the speech early: the microphone stays gated as long as the voice lasts.
+        let done = started + .milliseconds(Int64(speech.duration * 1000))
+        while clock.now < done && !cancelled.isSet { Thread.sleep(forTimeInterval: 0.02) }
     }
 
     /// The text as it should be spoken: markdown emphasis, headings and code marks removed
