@@ -43,10 +43,13 @@ struct AskCommand: AsyncParsableCommand {
         options.useLanguageModel = llm != false
         options.generation = languageModel.generationConfig
         let intents = try IntentSet.standard(extraFiles: intentFiles.map { URL(fileURLWithPath: $0) })
-        let modelURL = options.useLanguageModel ? try languageModel.modelURL() : nil
-        let responder = CommandResponder(intents: intents, timers: nil,
-                                         languageModel: modelURL.map { LanguageModelHost(modelURL: $0, threads: languageModel.threads) },
-                                         options: options)
+        // Found only when needed: a missing model must not stop the skills from answering.
+        let modelPath = languageModel.model, threads = languageModel.threads
+        let host = LanguageModelHost {
+            try LocalAssistantLLM(modelURL: ModelLocator.resolve(modelPath, default: ModelLocator.smolLM2, kind: "Language model file"),
+                                  threads: threads)
+        }
+        let responder = CommandResponder(intents: intents, timers: nil, languageModel: host, options: options)
         // The skills first, apart, so --json can print the intent and the skill's structured result.
         if let answer = await responder.skillAnswer(question) {
             if json {
@@ -60,10 +63,11 @@ struct AskCommand: AsyncParsableCommand {
             if !answer.reply.succeeded { throw ExitCode(1) }
             return
         }
-        guard let modelURL else {
+        guard options.useLanguageModel else {
             if json { print("null") } else { print("Sorry, no skill matches that request.") }
             throw ExitCode(2)
         }
+        let modelURL = try languageModel.modelURL()  // says where it looked when the model is missing
         // No intent: the responder hands the question to the model and streams its pieces.
         var reply = ""
         for try await event in responder.respond(to: question) {

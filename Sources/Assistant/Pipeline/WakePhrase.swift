@@ -108,9 +108,10 @@ public struct WakePhrase: Sendable, Equatable {
         return previous[b.count]
     }
 
-    /// A prompt that makes Whisper expect the phrase: its words capitalized, then a comma
-    /// ("Hey Hark,"), the way the phrase starts a sentence spoken to Hark.
+    /// A prompt that makes Whisper expect the phrase: its words capitalized, as a sentence
+    /// ("Hey Hark."). A sentence, not "Hey Hark," - a prompt ending mid-sentence makes tiny.en
+    /// bend the start of the next words toward a continuation ("Santa timer for 10 seconds").
     public var recognizerPrompt: String {
-        words.map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(separator: " ") + ","
+        words.map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined(separator: " ") + "."
     }
 }
