@@ -32,6 +32,7 @@ import VAD
     }
 
     static func run(_ samples: [Float], _ setup: Setup = Setup(), log: EventLog = EventLog(),
+                    holdUntil: (@Sendable () -> Bool)? = nil,
                     source: ((any AudioSourcing) -> any AudioSourcing)? = nil) async throws -> EventLog {
         let dir = try TemporaryDirectory()
         var config = AssistantConfig()
@@ -44,7 +45,8 @@ import VAD
             recognizer: try WhisperTranscriber(modelDirectory: ProjectPaths.whisperTinyEn),
             detector: try VoiceActivityDetectors.makeDefault(sileroModel: ProjectPaths.sileroVAD),
             responder: responder, speech: setup.speech ?? SilentSpeechOutput(), config: config) { log.append($0) }
-        let paced: any AudioSourcing = PacedAudioSource(SamplesAudioSource(samples: samples))
+        var paced: any AudioSourcing = PacedAudioSource(SamplesAudioSource(samples: samples))
+        if let holdUntil { paced = HoldOpenAudioSource(inner: paced, done: holdUntil) }
         try await pipeline.run(from: source?(paced) ?? paced)
         return log
     }
@@ -65,7 +67,8 @@ import VAD
         }
         var setup = Setup()
         setup.clock = clock
-        _ = try await Self.run(try Self.speech([("hey hark", 1.5), ("set a timer for ten seconds", 3)]), setup, log: log)
+        _ = try await Self.run(try Self.speech([("hey hark", 1.5), ("set a timer for ten seconds", 3)]), setup, log: log,
+                               holdUntil: { log.events.contains { if case .timer(_, _, _, true) = $0 { true } else { false } } })
         let fired = log.events.firstIndex { if case .timer(_, _, _, true) = $0 { true } else { false } }
         let set = log.events.firstIndex { if case .timer(_, _, _, false) = $0 { true } else { false } }
         let withoutRinging = log.events.enumerated().filter { $0.offset != fired }.map(\.element)
@@ -116,7 +119,11 @@ import VAD
             setup.mode = .always
             setup.gate = gate
             setup.speech = speaker
-            let log = try await Self.run(input, setup) { echo.wrap($0) }
+            // Open until 3 s after Hark's first reply has been spoken (room for an echo to be heard).
+            let log = EventLog()
+            let quietSince = LockedInstant()
+            log.onEvent = { if $0 == .speaking(started: false) { quietSince.setOnce() } }
+            _ = try await Self.run(input, setup, log: log, holdUntil: { quietSince.elapsed > 3 }) { echo.wrap($0) }
             return (log, (try? Data(contentsOf: output)) ?? Data())
         }
 
@@ -134,6 +141,37 @@ import VAD
 
         let open = try await session(gate: false)
         #expect(open.log.finals.count >= 2, "without the gate the echo should have been heard: \(open.log.finals)")
+    }
+}
+
+/// When something first happened, thread-safe.
+final class LockedInstant: @unchecked Sendable {
+    private let lock = NSLock()
+    private var instant: ContinuousClock.Instant?
+    func setOnce() { lock.withLock { if instant == nil { instant = .now } } }
+    /// Seconds since then (0 before).
+    var elapsed: Double {
+        lock.withLock {
+            guard let instant else { return 0 }
+            let d = ContinuousClock.now - instant
+            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
+    }
+}
+
+/// After the inner source ends, silence at real-time pace until `done()` is true (or 90 s
+/// pass): a microphone stays open, so what happens after the recorded words (a timer ringing,
+/// Hark's own voice) still reaches the pipeline even when recognition runs behind real time.
+struct HoldOpenAudioSource: AudioSourcing {
+    let inner: any AudioSourcing
+    let done: @Sendable () -> Bool
+    let ended = ContinuousClock.now + .seconds(90)
+    var sampleRate: Int { inner.sampleRate }
+    func read() throws -> [Float]? {
+        if let chunk = try inner.read() { return chunk }
+        guard !done(), ContinuousClock.now < ended else { return nil }
+        Thread.sleep(forTimeInterval: 0.032)
+        return [Float](repeating: 0, count: 512)
     }
 }
 
