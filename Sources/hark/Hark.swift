@@ -17,6 +17,7 @@ struct Hark: AsyncParsableCommand {
             TranscribeCommand.self,
             ListenCommand.self,
             AskCommand.self,
+            AssistCommand.self,
             ChatCommand.self,
             IntentCommand.self,
             EvalCommand.self,
