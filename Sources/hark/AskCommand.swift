@@ -1,4 +1,5 @@
 import ArgumentParser
+import Assistant
 import Foundation
 import Intent
 import LLM
@@ -37,52 +38,47 @@ struct AskCommand: AsyncParsableCommand {
 
     func run() async throws {
         let question = text.joined(separator: " ")
-        if llm == true {
-            try await answerWithLanguageModel(question)
-            return
-        }
+        var options = CommandResponder.Options()
+        options.useSkills = llm != true
+        options.useLanguageModel = llm != false
+        options.generation = languageModel.generationConfig
         let intents = try IntentSet.standard(extraFiles: intentFiles.map { URL(fileURLWithPath: $0) })
-        let responder = IntentResponder(intents: intents)
-        guard let answer = await Self.answer(question, responder: responder) else {
-            if llm == false {
-                if json { print("null") } else { print("Sorry, no skill matches that request.") }
-                throw ExitCode(2)
+        let modelURL = options.useLanguageModel ? try languageModel.modelURL() : nil
+        let responder = CommandResponder(intents: intents, timers: nil,
+                                         languageModel: modelURL.map { LanguageModelHost(modelURL: $0, threads: languageModel.threads) },
+                                         options: options)
+        // The skills first, apart, so --json can print the intent and the skill's structured result.
+        if let answer = await responder.skillAnswer(question) {
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                struct Output: Encodable { let intent: ParsedIntent; let reply: SkillReply }
+                print(String(decoding: try encoder.encode(Output(intent: answer.intent, reply: answer.reply)), as: UTF8.self))
+            } else {
+                print(answer.reply.text)
             }
-            try await answerWithLanguageModel(question)
+            if !answer.reply.succeeded { throw ExitCode(1) }
             return
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            struct Output: Encodable { let intent: ParsedIntent; let reply: SkillReply }
-            print(String(decoding: try encoder.encode(Output(intent: answer.intent, reply: answer.reply)), as: UTF8.self))
-        } else {
-            print(answer.reply.text)
+        guard let modelURL else {
+            if json { print("null") } else { print("Sorry, no skill matches that request.") }
+            throw ExitCode(2)
         }
-        if !answer.reply.succeeded { throw ExitCode(1) }
-    }
-
-    /// Streams the local model's answer to standard output (or prints it as JSON at the end).
-    private func answerWithLanguageModel(_ question: String) async throws {
-        let model = try languageModel.makeAssistant()
-        let config = languageModel.generationConfig
+        // No intent: the responder hands the question to the model and streams its pieces.
         var reply = ""
-        for try await piece in model.answer(question, config: config) {
-            reply += piece
-            if !json { FileHandle.standardOutput.write(Data(piece.utf8)) }
+        for try await event in responder.respond(to: question) {
+            switch event {
+            case let .replyPiece(piece, _): if !json { FileHandle.standardOutput.write(Data(piece.utf8)) }
+            case let .reply(text, _, _): reply = text
+            default: break
+            }
         }
-        let trimmed = reply.trimmingCharacters(in: .whitespacesAndNewlines)
         if json {
-            let object: [String: Any] = ["intent": NSNull(), "reply": ["text": trimmed, "source": "llm", "model": try languageModel.modelURL().lastPathComponent]]
+            let object: [String: Any] = ["intent": NSNull(), "reply": ["text": reply, "source": "llm", "model": modelURL.lastPathComponent]]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print()
         }
-    }
-
-    /// The skill's answer, or nil when no intent matches (the caller then falls back).
-    static func answer(_ question: String, responder: IntentResponder) async -> (intent: ParsedIntent, reply: SkillReply)? {
-        await responder.respond(to: question, context: SkillContext())
     }
 }
