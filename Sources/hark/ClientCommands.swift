@@ -99,7 +99,7 @@ struct QueryCommand: ParsableCommand {
         try client.send(ServiceRequest(cmd: "ask", text: text.joined(separator: " "), stream: !json))
         var streamed = false
         while let line = try client.receive() {
-            if line["event"] as? String == "piece" {
+            if line["event"] as? String == "replyPiece" {
                 FileHandle.standardOutput.write(Data((line["text"] as? String ?? "").utf8))
                 streamed = true
                 continue

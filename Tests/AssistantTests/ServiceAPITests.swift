@@ -16,7 +16,7 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
 /// The service's API over a real socket, with real skills and fakes for speech and the LLM.
 @Suite struct ServiceAPITests {
     private func withService(speak: Bool = true,
-                             _ body: @escaping @Sendable (String, AssistantService, RecordingSpeaker) throws -> Void) async throws {
+                             _ body: @escaping @Sendable (String, AssistantService, RecordingSpeech) throws -> Void) async throws {
         let dir = try TemporaryDirectory()
         let (service, speaker) = try await makeTestService(dir: dir, clock: ManualClock(Date()), speak: speak)
         let server = ControlSocketServer(path: dir.file("run/hark.sock").path, handler: service, events: service.events)
@@ -54,12 +54,16 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
             #expect(reply["intent"] as? String == "SetTimer")
             #expect(speaker.spoken == ["Timer set for 5 minutes."])
 
-            let intent = try #require(try subscriber.receive())
-            #expect(intent["event"] as? String == "intent")
-            #expect(intent["intent"] as? String == "SetTimer")
-            let replied = try #require(try subscriber.receive())
-            #expect(replied["event"] as? String == "reply")
-            #expect(replied["text"] as? String == "Timer set for 5 minutes.")
+            // The pipeline's events, in its order, up to the end of speaking.
+            var seen: [[String: Any]] = []
+            while let event = try subscriber.receive() {
+                seen.append(event)
+                if event["event"] as? String == "speaking", event["started"] as? Bool == false { break }
+            }
+            #expect(seen.map { $0["event"] as? String ?? "?" } == ["intent", "timer", "replyPiece", "reply", "speaking", "speaking"])
+            #expect(seen[0]["intent"] as? String == "SetTimer")
+            #expect(seen[1]["fired"] as? Bool == false)
+            #expect(seen[3]["text"] as? String == "Timer set for 5 minutes.")
 
             let timers = try client.request(ServiceRequest(cmd: "timers"))
             #expect((timers["timers"] as? [[String: Any]])?.first?["remaining"] as? Double == 300)
@@ -72,7 +76,7 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
             try client.send(ServiceRequest(cmd: "ask", text: "set a timer for two minutes", stream: true))
             var pieces = ""
             while let line = try client.receive() {
-                if line["event"] as? String == "piece" { pieces += line["text"] as? String ?? ""; continue }
+                if line["event"] as? String == "replyPiece" { pieces += line["text"] as? String ?? ""; continue }
                 #expect(line["reply"] as? String == "Timer set for 2 minutes.")
                 break
             }

@@ -3,73 +3,64 @@ import Foundation
 import HarkTestSupport
 import Intent
 import Testing
+import ASR
+import VAD
 
-/// The service's own skills-only answering for tests: the real intent parser and skills (with
-/// the service's timer center), no language model.
-struct SkillsAnswering: CommandAnswering {
-    let responder: IntentResponder
-    let context: SkillContext
-
-    init(timers: TimerCenter) throws {
-        responder = IntentResponder(intents: try IntentSet.standard(extraFiles: []))
-        context = SkillContext(now: { Date() }, timers: timers)
-    }
-
-    func answer(_ text: String, event: @escaping @Sendable ([String: any Sendable]) -> Void) async throws -> ServiceAnswer {
-        guard let (intent, reply) = await responder.respond(to: text, context: context) else {
-            event(["event": "reply", "text": "No skill for that.", "source": "none"])
-            return ServiceAnswer(text: "No skill for that.", intent: nil, source: "none")
-        }
-        event(["event": "intent", "intent": intent.name])
-        for word in reply.text.split(separator: " ") { event(["event": "piece", "text": String(word) + " "]) }
-        event(["event": "reply", "text": reply.text, "source": "skill"])
-        return ServiceAnswer(text: reply.text, intent: intent.name, source: "skill")
-    }
-}
-
-/// Remembers what it was asked to say.
-final class RecordingSpeaker: ReplySpeaking, @unchecked Sendable {
+/// Remembers what it was asked to say (audible: the pipeline gates the microphone for it).
+final class RecordingSpeech: SpeechOutput, @unchecked Sendable {
     private let lock = NSLock()
     private var said: [String] = []
+    let isAudible: Bool
+    init(audible: Bool = true) { isAudible = audible }
     var spoken: [String] { lock.withLock { said } }
     func speak(_ text: String) async throws { lock.withLock { said.append(text) } }
 }
 
-/// A service on a manual clock with real skills, a recording speaker, state in `dir`.
-func makeTestService(dir: TemporaryDirectory, clock: ManualClock, speak: Bool = true) async throws -> (AssistantService, RecordingSpeaker) {
+/// These tests send no audio: a recognizer that is never called.
+private struct NoRecognizer: SpeechRecognizing {
+    struct Called: Error {}
+    func recognize(_ samples: [Float], options: TranscriptionOptions) throws -> Transcript { throw Called() }
+}
+
+/// A service on a manual clock: the real pipeline, responder and skills (no language model,
+/// no audio), a recording speech output, state in `dir`.
+func makeTestService(dir: TemporaryDirectory, clock: ManualClock, speak: Bool = true) async throws -> (AssistantService, RecordingSpeech) {
     var config = ServiceConfig()
     config.stateDirectory = dir.url.path
     config.speak = speak
     let center = TimerCenter(clock: clock)
     let keeper = TimerKeeper(center: center, store: TimerStore(directory: dir.url.path))
     try await keeper.restore()
-    let speaker = RecordingSpeaker()
+    let speech = RecordingSpeech(audible: speak)
+    let relay = ServiceEventRelay(events: EventHub())
+    var assistant = AssistantConfig()
+    assistant.announcesTimers = false
+    assistant.speakingTailMs = 0
+    let pipeline = try AssistantPipeline(
+        recognizer: NoRecognizer(), detector: EnergyVoiceActivityDetector(),
+        responder: CommandResponder(intents: try IntentSet.standard(), timers: center, languageModel: nil),
+        speech: speech, config: assistant, onEvent: relay.handle)
     let service = AssistantService(settings: .init(config: config, models: ["whisper": "test"], testClock: clock),
-                                   answering: try SkillsAnswering(timers: center), speaker: speaker,
-                                   keeper: keeper, events: EventHub())
-    return (service, speaker)
+                                   pipeline: pipeline, keeper: keeper, relay: relay)
+    return (service, speech)
 }
 
 @Suite struct ServiceTimerTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 
-    /// Timers and alarms (`ActiveTimer` has no public initializer: a center makes them), each
-    /// going off `offset` seconds from `start`.
-    func entries(_ specs: [(ActiveTimer.Kind, String?, TimeInterval)]) async -> [ActiveTimer] {
-        let center = TimerCenter(clock: ManualClock(start))
-        var made: [ActiveTimer] = []
-        for (kind, name, offset) in specs {
-            made.append(kind == .timer ? await center.startTimer(duration: offset, name: name)
-                                       : await center.setAlarm(at: start + offset, name: name))
+    /// Saved timers (set for 5 minutes) and alarms, each going off `offset` seconds from `start`.
+    func entries(_ specs: [(ActiveTimer.Kind, String?, TimeInterval)]) -> [SavedTimer] {
+        specs.enumerated().map { index, spec in
+            SavedTimer(id: index + 1, kind: spec.0, name: spec.1, deadline: start + spec.2,
+                       duration: spec.0 == .timer ? 300 : 0)
         }
-        return made
     }
 
     @Test func storeRoundTripsAndReplacesTheFileAtomically() async throws {
         let dir = try TemporaryDirectory()
         let store = TimerStore(directory: dir.file("state").path)
         #expect(try store.load().isEmpty) // no file yet
-        let timers = await entries([(.timer, "pasta", 300.25), (.alarm, nil, 3600)])
+        let timers = entries([(.timer, "pasta", 300.25), (.alarm, nil, 3600)])
         try store.save(timers)
         #expect(try store.load() == timers)
         try store.save([])
@@ -94,7 +85,7 @@ func makeTestService(dir: TemporaryDirectory, clock: ManualClock, speak: Bool = 
     @Test func restoreKeepsDeadlinesAndRingsWhatCameDueWhileStopped() async throws {
         let dir = try TemporaryDirectory()
         let store = TimerStore(directory: dir.url.path)
-        try store.save(await entries([(.timer, "tea", -60), (.timer, "bread", 600), (.alarm, nil, 7200)]))
+        try store.save(entries([(.timer, "tea", -60), (.timer, "bread", 600), (.alarm, nil, 7200)]))
         let clock = ManualClock(start)
         let keeper = TimerKeeper(center: TimerCenter(clock: clock), store: store)
         #expect(try await keeper.restore() == 3)
@@ -122,18 +113,22 @@ func makeTestService(dir: TemporaryDirectory, clock: ManualClock, speak: Bool = 
         let saved = try TimerStore(directory: dir.url.path).load()
         #expect(saved.map(\.deadline) == [start + 10])
 
-        // A second service on the same state folder (a restart) has it too.
+        // Four seconds later a second service on the same state folder (a restart) has it too,
+        // with its deadline and the length it was set for.
+        clock.advance(by: 4)
         let (restarted, restartedSpeaker) = try await makeTestService(dir: dir, clock: clock)
         let timers = try await restarted.reply(to: ServiceRequest(cmd: "timers"))
         let listed = try #require(timers["timers"] as? [[String: any Sendable]])
         #expect(listed.count == 1)
-        #expect(listed.first?["remaining"] as? Double == 10)
+        #expect(listed.first?["remaining"] as? Double == 6)
+        #expect(try TimerStore(directory: dir.url.path).load().map(\.duration) == [10])
+        #expect(try TimerStore(directory: dir.url.path).load().map(\.deadline) == [start + 10])
 
-        let early = try await restarted.reply(to: ServiceRequest(cmd: "advance", seconds: 9.5))
+        let early = try await restarted.reply(to: ServiceRequest(cmd: "advance", seconds: 5.5))
         #expect(early["rang"] as? Int == 0)
         let due = try await restarted.reply(to: ServiceRequest(cmd: "advance", seconds: 0.5))
         #expect(due["rang"] as? Int == 1)
-        #expect(restartedSpeaker.spoken == ["Your timer is done."])
+        #expect(restartedSpeaker.spoken == ["Your timer for 10 seconds is done."])
         #expect(speaker.spoken == ["Timer set for 10 seconds."])
         #expect(try TimerStore(directory: dir.url.path).load().isEmpty)
     }

@@ -2,49 +2,20 @@ import Foundation
 import Intent
 import Logging
 
-/// One answer to a command, typed (`ask`) or spoken.
-public struct ServiceAnswer: Sendable, Equatable {
-    /// The whole reply text.
-    public var text: String
-    /// The intent that answered, or nil when the language model did.
-    public var intent: String?
-    /// "skill", "llm" or "none" (nothing could answer).
-    public var source: String
-    public init(text: String, intent: String?, source: String) {
-        self.text = text
-        self.intent = intent
-        self.source = source
-    }
-}
-
-/// Text in, answer out, reporting `intent` and `reply` events (and reply pieces) on the way.
-/// The service's `ask` and the voice pipeline go through the same one (the pipeline's
-/// `CommandResponder`, adapted by `ResponderAnswering`).
-public protocol CommandAnswering: Sendable {
-    func answer(_ text: String, event: @escaping @Sendable ([String: any Sendable]) -> Void) async throws -> ServiceAnswer
-}
-
-/// Speaks a reply or an alert (espeak-ng through ALSA in the service; a recorder in tests).
-public protocol ReplySpeaking: Sendable {
-    func speak(_ text: String) async throws
-}
-
-/// The assistant's voice loop as the service sees it: it can be muted (audio still flows,
-/// nothing is acted on) and says what it is doing.
-public protocol VoiceControlling: Sendable {
-    /// "listening", "muted", "speaking", "stopped", ...
-    var listeningState: String { get }
-    func setMuted(_ muted: Bool)
-}
-
-/// The background service's brain behind the API: answers `status`, `ask`, `say`, `mute`,
-/// `unmute`, `timers` (and `advance` with a test clock), rings timers, and saves them.
+/// The background service behind the API. It drives one `AssistantPipeline`: voice commands
+/// reach it through the pipeline's listener; the API's `ask` goes through the very same
+/// `respond(toCommand:)` (same responder, same events, same spoken reply); `say` and timer
+/// alerts through its `say` (microphone gated while Hark speaks). It also rings and saves the
+/// timers (the pipeline's own announcer must be off: `AssistantConfig.announcesTimers = false`,
+/// so that each timer rings once, here, where it is also persisted).
 ///
 /// ```swift
-/// let service = AssistantService(settings: .init(config: config, models: [...]), answering: responder,
-///                                speaker: speech, keeper: keeper, events: hub, logger: logger)
-/// let server = ControlSocketServer(path: config.resolvedSocket, handler: service, events: hub)
-/// let ticking = Task { await service.runTimers() }
+/// let relay = ServiceEventRelay(events: EventHub())
+/// let pipeline = try AssistantPipeline(..., responder: responder, speech: speech, config: config,
+///                                      onEvent: relay.handle)
+/// let service = AssistantService(settings: settings, pipeline: pipeline, keeper: keeper, relay: relay)
+/// let server = ControlSocketServer(path: path, handler: service, events: relay.events)
+/// Task { await service.runTimers() }; try await pipeline.run(from: source)
 /// ```
 public final class AssistantService: ServiceRequestHandling, @unchecked Sendable {
     /// What `status` reports about the setup.
@@ -62,36 +33,27 @@ public final class AssistantService: ServiceRequestHandling, @unchecked Sendable
     }
 
     public let settings: Settings
-    public let answering: any CommandAnswering
-    public let speaker: (any ReplySpeaking)?
+    public let pipeline: AssistantPipeline
     public let keeper: TimerKeeper
-    public let events: EventHub
+    public let relay: ServiceEventRelay
+    public var events: EventHub { relay.events }
     public let logger: Logger
     private let started = Date()
     private let lock = NSLock()
-    private var muted = false
-    private var voice: (any VoiceControlling)?
     private var busy = 0
-    private var historyFile: FileHandle?
+    private var voiceState = "off"
 
-    public init(settings: Settings, answering: any CommandAnswering, speaker: (any ReplySpeaking)?,
-                keeper: TimerKeeper, events: EventHub, logger: Logger = Logger(label: "hark.service")) {
+    public init(settings: Settings, pipeline: AssistantPipeline, keeper: TimerKeeper, relay: ServiceEventRelay,
+                logger: Logger = Logger(label: "hark.service")) {
         self.settings = settings
-        self.answering = answering
-        self.speaker = speaker
+        self.pipeline = pipeline
         self.keeper = keeper
-        self.events = events
+        self.relay = relay
         self.logger = logger
-        if settings.config.history { historyFile = Self.openHistory(in: settings.config.resolvedStateDirectory, logger: logger) }
     }
 
-    /// Attaches the voice loop (so `mute` reaches it and `status` reports it).
-    public func attach(voice: any VoiceControlling) {
-        lock.withLock { self.voice = voice }
-        voice.setMuted(isMuted)
-    }
-
-    public var isMuted: Bool { lock.withLock { muted } }
+    /// What the voice loop is doing, for `status`: "listening", "ended" (an input file is done), "off".
+    public func setVoiceState(_ state: String) { lock.withLock { voiceState = state } }
 
     // MARK: API
 
@@ -103,52 +65,44 @@ public final class AssistantService: ServiceRequestHandling, @unchecked Sendable
         switch request.cmd {
         case "status": return await status()
         case "ask":
-            guard let text = request.text?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
-                throw ServiceRequestError.missingText(command: "ask")
-            }
-            let answer = try await answer(text, streamTo: request.stream == true ? progress : nil)
-            var reply: [String: any Sendable] = ["reply": answer.text, "source": answer.source]
+            let answer = try await ask(try text(of: request), streamTo: request.stream == true ? progress : nil)
+            var reply: [String: any Sendable] = ["reply": answer.text, "source": answer.source, "succeeded": answer.succeeded]
             if let intent = answer.intent { reply["intent"] = intent }
             return reply
         case "say":
-            guard let text = request.text?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
-                throw ServiceRequestError.missingText(command: "say")
-            }
-            let spoken = try await speak(text)
-            return ["spoken": spoken]
+            return ["spoken": await say(try text(of: request))]
         case "mute", "unmute":
             let mute = request.cmd == "mute"
-            let voice = lock.withLock { () -> (any VoiceControlling)? in
-                muted = mute
-                return self.voice
-            }
-            voice?.setMuted(mute)
+            pipeline.gate.setMuted(mute)
             logger.info("\(mute ? "muted" : "unmuted") by API request")
             return ["muted": mute]
         case "timers":
             return ["timers": await timerList()]
         case "advance":
             guard let clock = settings.testClock else { throw ServiceRequestError.noTestClock }
-            guard let seconds = request.seconds, seconds >= 0, seconds.isFinite else {
-                throw ServiceRequestError.badSeconds
-            }
+            guard let seconds = request.seconds, seconds >= 0, seconds.isFinite else { throw ServiceRequestError.badSeconds }
             clock.advance(by: seconds)
-            let rung = try await ringDue()
-            return ["now": clock.now.timeIntervalSince1970, "rang": rung]
+            return ["now": clock.now.timeIntervalSince1970, "rang": try await ringDue()]
         default:
             throw ServiceRequestError.unknownCommand(request.cmd)
         }
     }
 
+    private func text(of request: ServiceRequest) throws -> String {
+        guard let text = request.text?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+            throw ServiceRequestError.missingText(command: request.cmd)
+        }
+        return text
+    }
+
     func status() async -> [String: any Sendable] {
-        let (isMuted, voice) = lock.withLock { (muted, self.voice) }
-        return [
+        [
             "uptime": (Date().timeIntervalSince(started) * 10).rounded() / 10,
             "mode": settings.config.mode.rawValue,
             "wake_phrase": settings.config.wakePhrase,
-            "muted": isMuted,
-            "speak": settings.config.speak && speaker != nil,
-            "listening": voice?.listeningState ?? "off",
+            "muted": pipeline.gate.isMuted,
+            "speak": pipeline.speech.isAudible,
+            "listening": lock.withLock { voiceState },
             "models": settings.models,
             "pending_timers": await keeper.pending().count,
             "history": settings.config.history,
@@ -171,44 +125,38 @@ public final class AssistantService: ServiceRequestHandling, @unchecked Sendable
 
     // MARK: Answering and speaking
 
-    /// Answers `text` (typed or transcribed) the same way for both: events on the hub, the
-    /// reply spoken (unless speaking is off), timers saved if the answer changed them.
-    /// - Parameter streamTo: also receives `piece` events (a streaming `ask`).
-    public func answer(_ text: String, streamTo: (@Sendable ([String: any Sendable]) -> Void)? = nil) async throws -> ServiceAnswer {
+    /// Answers typed `text` exactly as a spoken command (events to subscribers, reply spoken).
+    /// - Parameter streamTo: also receives each `replyPiece` event as it is produced.
+    public func ask(_ text: String, streamTo: (@Sendable ([String: any Sendable]) -> Void)? = nil) async throws -> AskResult {
         lock.withLock { busy += 1 }
         defer { lock.withLock { busy -= 1 } }
-        let hub = events
-        let answer = try await answering.answer(text) { event in
-            if event["event"] as? String == "piece" {
-                streamTo?(event)
-            } else {
-                hub.publish(event)
-            }
+        let collector = AskCollector(progress: streamTo)
+        let reply = await ServiceEventRelay.$currentAsk.withValue(collector) {
+            await pipeline.respond(toCommand: text)
         }
-        logger.info("answered", metadata: ["intent": "\(answer.intent ?? "-")", "source": "\(answer.source)"])
-        record(["heard": text, "reply": answer.text, "intent": answer.intent ?? ""])
-        try await saveTimers()
-        _ = try await speak(answer.text)
-        return answer
+        try await keeper.saveIfChanged()
+        let result = collector.result
+        guard let reply else { throw ServiceRequestError.couldNotAnswer(result.error ?? "no reply") }
+        logger.info("asked", metadata: ["intent": "\(result.intent ?? "-")", "source": "\(result.source)"])
+        return AskResult(text: reply, intent: result.intent, source: result.source, succeeded: result.succeeded)
     }
 
-    /// Speaks `text` when speaking is on; true if it was spoken.
-    @discardableResult
-    public func speak(_ text: String) async throws -> Bool {
-        guard settings.config.speak, let speaker else { return false }
+    /// Speaks `text` (microphone gated); false when speech is off.
+    public func say(_ text: String) async -> Bool {
+        guard pipeline.speech.isAudible else { return false }
         lock.withLock { busy += 1 }
         defer { lock.withLock { busy -= 1 } }
-        try await speaker.speak(text)
+        await pipeline.say(text)
         return true
     }
 
-    /// Answers and speeches in progress (shutdown waits for them).
-    public var activeReplies: Int { lock.withLock { busy } }
+    /// Whether an answer or speech is under way (API or voice).
+    public var isReplying: Bool { lock.withLock { busy } > 0 || relay.isReplying }
 
     /// Waits until no reply is being produced or spoken, at most `timeout` seconds.
     public func finishCurrentReplies(timeout: TimeInterval) async {
         let deadline = Date() + timeout
-        while activeReplies > 0 && Date() < deadline {
+        while isReplying && Date() < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
     }
@@ -223,49 +171,109 @@ public final class AssistantService: ServiceRequestHandling, @unchecked Sendable
         }
     }
 
-    /// Announces what has come due (event + spoken alert) and saves; returns how many rang.
+    /// Announces what has come due (a `timer` event, then the spoken alert) and saves;
+    /// returns how many rang.
     @discardableResult
     func ringDue() async throws -> Int {
         try await keeper.saveIfChanged()
         let rung = try await keeper.ringDue()
         for timer in rung {
-            logger.notice("timer \(timer.timer.id) rang\(timer.lateBy >= RungTimer.lateThreshold ? " late" : "")")
+            logger.notice("timer \(timer.timer.id) rang\(timer.isLate ? " late" : "")")
             events.publish(timer.event)
-            do { try await speak(timer.announcement) } catch { logger.error("speaking the timer alert: \(error)") }
+            _ = await say(timer.announcement)
         }
         return rung.count
     }
+}
 
-    /// Saves the timers now if they changed.
-    public func saveTimers() async throws {
-        try await keeper.saveIfChanged()
+/// The outcome of an `ask`.
+public struct AskResult: Sendable, Equatable {
+    public var text: String
+    /// The matched intent, nil when the language model answered.
+    public var intent: String?
+    /// "skill" or "llm".
+    public var source: String
+    public var succeeded: Bool
+}
+
+/// Turns the pipeline's events into API events: every event goes to subscribers (and to the
+/// history, when on); while an `ask` runs, its own events are also collected for its reply.
+/// Pass `handle` as the pipeline's `onEvent`.
+public final class ServiceEventRelay: @unchecked Sendable {
+    public let events: EventHub
+    private let lock = NSLock()
+    private var history: FileHandle?
+    private var replying = false
+    private var speaking = 0
+
+    /// The `ask` whose task is running (the pipeline emits from the caller's task, so a task
+    /// local tells an ask's events from voice ones).
+    @TaskLocal static var currentAsk: AskCollector?
+
+    /// - Parameter historyFile: append `final` and `reply` events here (nil: keep nothing).
+    public init(events: EventHub, historyFile: String? = nil) {
+        self.events = events
+        if let historyFile { history = Self.open(historyFile) }
     }
 
-    // MARK: History (off by default)
-
-    private static func openHistory(in directory: String, logger: Logger) -> FileHandle? {
-        let path = directory + "/history.jsonl"
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            if !FileManager.default.fileExists(atPath: path) {
-                _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+    public func handle(_ event: AssistantEvent) {
+        Self.currentAsk?.record(event)
+        lock.withLock {
+            switch event {
+            case .intent, .replyPiece: replying = true
+            case .reply: replying = false
+            case let .speaking(started): speaking = max(0, speaking + (started ? 1 : -1))
+            default: break
             }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            try handle.seekToEnd()
-            return handle
-        } catch {
-            logger.error("history is on but \(path) cannot be opened: \(error)")
-            return nil
         }
+        let line = Data((event.json + "\n").utf8)
+        switch event {
+        case .final, .reply: lock.withLock { history?.write(line) }
+        default: break
+        }
+        events.publish(line: line)
     }
 
-    private func record(_ entry: [String: String]) {
-        guard let historyFile else { return }
-        var object: [String: any Sendable] = entry
-        object["time"] = ISO8601DateFormatter().string(from: Date())
-        guard let line = try? JSONLine.encode(object) else { return }
-        lock.withLock { historyFile.write(line) }
+    /// A voice reply is being produced or spoken.
+    var isReplying: Bool { lock.withLock { replying || speaking > 0 } }
+
+    private static func open(_ path: String) -> FileHandle? {
+        let folder = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o700])
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { return nil }
+        handle.seekToEndOfFile()
+        return handle
+    }
+}
+
+/// Collects one `ask`'s intent, source and outcome, and streams its pieces to the asker.
+final class AskCollector: @unchecked Sendable {
+    struct Result {
+        var intent: String?
+        var source = "skill"
+        var succeeded = true
+        var error: String?
+    }
+    private let lock = NSLock()
+    private var collected = Result()
+    private let progress: (@Sendable ([String: any Sendable]) -> Void)?
+
+    init(progress: (@Sendable ([String: any Sendable]) -> Void)?) { self.progress = progress }
+
+    var result: Result { lock.withLock { collected } }
+
+    func record(_ event: AssistantEvent) {
+        switch event {
+        case let .intent(name, _, _): lock.withLock { collected.intent = name }
+        case let .replyPiece(text, source): progress?(["event": "replyPiece", "text": text, "source": source.rawValue])
+        case let .reply(_, source, succeeded): lock.withLock { collected.source = source.rawValue; collected.succeeded = succeeded }
+        case let .error(message): lock.withLock { collected.error = message }
+        default: break
+        }
     }
 }
 
@@ -275,6 +283,7 @@ public enum ServiceRequestError: Error, Sendable, CustomStringConvertible {
     case missingText(command: String)
     case noTestClock
     case badSeconds
+    case couldNotAnswer(String)
 
     public var description: String {
         switch self {
@@ -286,6 +295,8 @@ public enum ServiceRequestError: Error, Sendable, CustomStringConvertible {
             "'advance' only works when the service runs with --test-clock"
         case .badSeconds:
             "'advance' needs \"seconds\": a number >= 0"
+        case .couldNotAnswer(let message):
+            "could not answer: \(message)"
         }
     }
 }

@@ -78,6 +78,11 @@ public final class EventHub: @unchecked Sendable {
     /// Sends `event` (a JSON object) to every subscriber; subscribers whose socket is gone are dropped.
     public func publish(_ event: [String: any Sendable]) {
         guard let line = try? JSONLine.encode(event) else { return }
+        publish(line: line)
+    }
+
+    /// Sends one already encoded JSON line (ending with a newline) to every subscriber.
+    public func publish(line: Data) {
         lock.lock()
         let current = subscribers
         lock.unlock()

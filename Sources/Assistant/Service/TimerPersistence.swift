@@ -16,11 +16,11 @@ public struct TimerStore: Sendable {
 
     private struct File: Codable {
         var version = 1
-        var timers: [ActiveTimer]
+        var timers: [SavedTimer]
     }
 
     /// Replaces the file with `timers` (write temp + rename).
-    public func save(_ timers: [ActiveTimer]) throws {
+    public func save(_ timers: [SavedTimer]) throws {
         let folder = url.deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true,
@@ -44,7 +44,7 @@ public struct TimerStore: Sendable {
     }
 
     /// The saved timers; none when there is no file yet.
-    public func load() throws -> [ActiveTimer] {
+    public func load() throws -> [SavedTimer] {
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
         do {
             let decoder = JSONDecoder()
@@ -62,29 +62,52 @@ public struct TimerStore: Sendable {
     }
 }
 
+/// A pending timer or alarm as saved: when it goes off, and the length it was set for.
+public struct SavedTimer: Sendable, Codable, Equatable {
+    public var id: Int
+    public var kind: ActiveTimer.Kind
+    public var name: String?
+    public var deadline: Date
+    /// Seconds the timer was set for (0 for alarms); kept across restarts for the alert's text.
+    public var duration: TimeInterval
+
+    public init(id: Int, kind: ActiveTimer.Kind, name: String?, deadline: Date, duration: TimeInterval) {
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.deadline = deadline
+        self.duration = duration
+    }
+
+    public init(_ timer: ActiveTimer, duration: TimeInterval? = nil) {
+        self.init(id: timer.id, kind: timer.kind, name: timer.name, deadline: timer.deadline, duration: duration ?? timer.duration)
+    }
+}
+
 /// A timer or alarm that went off, as the service announces it.
 public struct RungTimer: Sendable, Equatable {
     public var timer: ActiveTimer
     /// Seconds after its deadline it rang (large when it ran out while the service was stopped).
     public var lateBy: TimeInterval
+    /// The length the timer was set for (a restored timer's own `duration` is what was left).
+    public var duration: TimeInterval
 
-    /// A timer that ran out while Hark was not running counts as missed-but-rung.
+    /// Rung this late or later, it ran out while the service was not running.
     public static let lateThreshold: TimeInterval = 5
+    public var isLate: Bool { lateBy >= Self.lateThreshold }
 
-    /// What Hark says: "Your pasta timer is done." / "Alarm: it's 7:00."
+    /// What Hark says: the pipeline's alert ("Your pasta timer is done."), and for a late one
+    /// that it ran out while Hark was not running.
     public var announcement: String {
-        let what: String
-        switch timer.kind {
-        case .timer: what = timer.name.map { "Your \($0) timer is done." } ?? "Your timer is done."
-        case .alarm: what = timer.name.map { "Alarm: \($0)." } ?? "Your alarm is going off."
-        }
-        return lateBy >= Self.lateThreshold ? what + " It ran out while Hark was not running." : what
+        let alert = timer.kind == .timer && timer.name == nil
+            ? "Your timer for \(DurationParser.spoken(duration)) is done." : TimerAlarms.alert(for: timer)
+        return isLate ? alert + " It ran out while Hark was not running." : alert
     }
 
-    /// The `timer` event of the API.
+    /// The pipeline's `timer` event (`fired: true`) with the alert text and lateness added.
     public var event: [String: any Sendable] {
-        var event: [String: any Sendable] = ["event": "timer", "id": timer.id, "kind": timer.kind.rawValue,
-                                             "text": announcement, "late": lateBy >= Self.lateThreshold,
+        var event: [String: any Sendable] = ["event": "timer", "id": timer.id, "kind": timer.kind.rawValue, "fired": true,
+                                             "text": announcement, "late": isLate,
                                              "late_seconds": (lateBy * 1000).rounded() / 1000]
         if let name = timer.name { event["name"] = name }
         return event
@@ -99,9 +122,11 @@ public struct RungTimer: Sendable, Equatable {
 /// service was stopped ring at once on the first tick, marked late ("It ran out while Hark was
 /// not running."): a missed alarm is still worth hearing about.
 public actor TimerKeeper {
-    public let center: TimerCenter
-    public let store: TimerStore
-    private var saved: [ActiveTimer] = []
+    nonisolated public let center: TimerCenter
+    nonisolated public let store: TimerStore
+    private var saved: [SavedTimer] = []
+    /// Set lengths of restored timers, by their id in the center.
+    private var setLengths: [Int: TimeInterval] = [:]
 
     public init(center: TimerCenter, store: TimerStore) {
         self.center = center
@@ -115,19 +140,22 @@ public actor TimerKeeper {
         let now = await center.now
         for entry in entries {
             switch entry.kind {
-            case .timer: _ = await center.startTimer(duration: entry.deadline.timeIntervalSince(now), name: entry.name)
+            case .timer:
+                let timer = await center.startTimer(duration: entry.deadline.timeIntervalSince(now), name: entry.name)
+                setLengths[timer.id] = entry.duration
             case .alarm: _ = await center.setAlarm(at: entry.deadline, name: entry.name)
             }
         }
-        saved = entries
+        saved = []
         try await saveIfChanged()
         return entries.count
     }
 
     /// Everything pending, soonest first.
-    public func pending() async -> [ActiveTimer] {
+    public func pending() async -> [SavedTimer] {
         let all = await center.list(.timer) + center.list(.alarm)
         return all.sorted { ($0.deadline, $0.id) < ($1.deadline, $1.id) }
+            .map { SavedTimer($0, duration: setLengths[$0.id]) }
     }
 
     /// Writes the file when the pending set differs from what was last written.
@@ -143,6 +171,9 @@ public actor TimerKeeper {
         let now = await center.now
         let due = await center.fireDue()
         try await saveIfChanged()
-        return due.map { RungTimer(timer: $0, lateBy: max(0, now.timeIntervalSince($0.deadline))) }
+        return due.map { timer in
+            RungTimer(timer: timer, lateBy: max(0, now.timeIntervalSince(timer.deadline)),
+                      duration: setLengths.removeValue(forKey: timer.id) ?? timer.duration)
+        }
     }
 }
