@@ -41,6 +41,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "ALSA configuration file defining --device (e.g. the file plugin).")
     var alsaConfig: String?
 
+    @Flag(inversion: .prefixedNo, help: "Pace --input and devices from --alsa-config in real time, as a microphone would.")
+    var realtime = true
+
     @Flag(help: "Do not speak (overrides speak: true).")
     var noSpeak = false
 
@@ -129,7 +132,7 @@ struct ServeCommand: AsyncParsableCommand {
         let voice = Task {
             service.setVoiceState("listening")
             do {
-                try await pipeline.run(from: source)
+                try await pipeline.run(from: source, lossless: !realtime && (input != nil || alsaConfig != nil))
                 logger.notice("audio input ended; still serving the API")
                 service.setVoiceState("ended")
             } catch is CancellationError {
@@ -152,11 +155,15 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     private func audioSource(device: String) throws -> any AudioSourcing {
-        if let input { return PacedAudioSource(try SamplesAudioSource(wavPath: input)) }
-        if let alsaConfig {
-            return try CaptureAudioSource(device: device, configuration: try ALSAConfiguration(contentsOf: URL(fileURLWithPath: alsaConfig)))
+        let source: any AudioSourcing
+        if let input {
+            source = try SamplesAudioSource(wavPath: input)
+        } else if let alsaConfig {
+            source = try CaptureAudioSource(device: device, configuration: try ALSAConfiguration(contentsOf: URL(fileURLWithPath: alsaConfig)))
+        } else {
+            return try CaptureAudioSource(device: device) // a sound card paces itself
         }
-        return try CaptureAudioSource(device: device)
+        return realtime ? PacedAudioSource(source) : source
     }
 }
 

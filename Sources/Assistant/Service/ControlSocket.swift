@@ -406,6 +406,12 @@ public final class ControlSocketClient {
         guard UnixSocket.writeAll(fd, data) else { throw AssistantError.socket(path: path, operation: "send", errno: errno) }
     }
 
+    /// Makes `receive()` give up (return nil) after `seconds` without data (`SO_RCVTIMEO`).
+    public func setReceiveTimeout(_ seconds: Double) {
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     /// Sends raw bytes (for tests of malformed input).
     public func sendRaw(_ data: Data) -> Bool { UnixSocket.writeAll(fd, data) }
 
