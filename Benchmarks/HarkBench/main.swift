@@ -10,6 +10,7 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("llm", benchLLM),
     ("tokenizer", benchTokenizer),
     ("listen", benchListen),
+    ("assistant", benchAssistant),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
