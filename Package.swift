@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "Assistant", dependencies: [
             "Audio", "ASR", "Intent", "LLM", "VAD", "CEspeakNG",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "hark", dependencies: [
             "Audio", "ASR", "Intent", "LLM", "VAD", "Assistant",
@@ -51,7 +52,7 @@ let package = Package(
         .testTarget(name: "ASRTests", dependencies: ["ASR", "Audio", "HarkTestSupport"]),
         .testTarget(name: "IntentTests", dependencies: ["Intent", "HarkTestSupport"]),
         .testTarget(name: "LLMTests", dependencies: ["LLM", "HarkTestSupport"]),
-        .testTarget(name: "AssistantTests", dependencies: ["Assistant", "ASR", "Audio", "VAD", "HarkTestSupport"]),
+        .testTarget(name: "AssistantTests", dependencies: ["Assistant", "ASR", "Audio", "Intent", "VAD", "HarkTestSupport"]),
 
         // Voice activity detection and endpointing (Silero VAD natively, energy gate).
         .target(name: "VAD", dependencies: ["CFFTW", "CKernels"]),

@@ -13,6 +13,7 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("listen-fast", benchListenFast),
     ("listen-wer", benchListenWER),
     ("listen-options", benchListenOptions),
+    ("assistant", benchAssistant),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

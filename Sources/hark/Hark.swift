@@ -25,6 +25,11 @@ struct Hark: AsyncParsableCommand {
             RecordCommand.self,
             PlayCommand.self,
             ModelsCommand.self,
+            ServeCommand.self,
+            StatusCommand.self,
+            QueryCommand.self,
+            SayCommand.self,
+            EventsCommand.self,
         ]
     )
 }

@@ -12,6 +12,10 @@ public enum AssistantError: Error, Sendable, CustomStringConvertible {
     case alreadyRunning(path: String)
     case notRunning(path: String)
     case badReply(String)
+    /// A bad service config file; `key` is the dotted setting name ("llm.max_tokens") when known.
+    case config(file: String, key: String?, problem: String)
+    /// The pending-timers file could not be written or read.
+    case timerState(path: String, problem: String)
 
     public var description: String {
         switch self {
@@ -25,6 +29,10 @@ public enum AssistantError: Error, Sendable, CustomStringConvertible {
             "no hark service is listening on \(path) (start one with `hark serve`)"
         case .badReply(let line):
             "the service sent a reply that is not JSON: \(line.prefix(200))"
+        case .config(let file, let key, let problem):
+            "config \(file): " + (key.map { "\($0) " } ?? "") + problem
+        case .timerState(let path, let problem):
+            "timer state \(path): \(problem)"
         }
     }
 }
@@ -33,9 +41,16 @@ public enum AssistantError: Error, Sendable, CustomStringConvertible {
 public struct ServiceRequest: Sendable, Codable, Equatable {
     public var cmd: String
     public var text: String?
-    public init(cmd: String, text: String? = nil) {
+    /// `ask` only: send the reply's pieces as `{"event":"piece","text":...}` lines as they are
+    /// generated, before the final reply line.
+    public var stream: Bool?
+    /// `advance` only (services started with a test clock): seconds to move the clock.
+    public var seconds: Double?
+    public init(cmd: String, text: String? = nil, stream: Bool? = nil, seconds: Double? = nil) {
         self.cmd = cmd
         self.text = text
+        self.stream = stream
+        self.seconds = seconds
     }
 }
 
@@ -43,6 +58,14 @@ public struct ServiceRequest: Sendable, Codable, Equatable {
 public protocol ServiceRequestHandling: Sendable {
     /// The reply object for one request (it becomes one JSON line). Throwing gives an error reply.
     func reply(to request: ServiceRequest) async throws -> [String: any Sendable]
+    /// Like `reply(to:)`, sending progress lines (streamed reply pieces) through `progress` first.
+    func reply(to request: ServiceRequest, progress: @escaping @Sendable ([String: any Sendable]) -> Void) async throws -> [String: any Sendable]
+}
+
+extension ServiceRequestHandling {
+    public func reply(to request: ServiceRequest, progress: @escaping @Sendable ([String: any Sendable]) -> Void) async throws -> [String: any Sendable] {
+        try await reply(to: request)
+    }
 }
 
 /// Fans events (wake, partial, final, intent, reply, timer) out to every subscribed client.
@@ -55,6 +78,11 @@ public final class EventHub: @unchecked Sendable {
     /// Sends `event` (a JSON object) to every subscriber; subscribers whose socket is gone are dropped.
     public func publish(_ event: [String: any Sendable]) {
         guard let line = try? JSONLine.encode(event) else { return }
+        publish(line: line)
+    }
+
+    /// Sends one already encoded JSON line (ending with a newline) to every subscriber.
+    public func publish(line: Data) {
         lock.lock()
         let current = subscribers
         lock.unlock()
@@ -154,8 +182,9 @@ public final class ControlSocketServer: @unchecked Sendable {
         listener = -1
         lock.unlock()
         guard fd >= 0 else { return }
+        // Only wake the accept thread here: it closes the descriptor itself once `accept` fails,
+        // so the number cannot be reused by another socket while that thread still accepts on it.
         shutdown(fd, Int32(SHUT_RDWR))
-        close(fd)
         unlink(path)
     }
 
@@ -165,8 +194,9 @@ public final class ControlSocketServer: @unchecked Sendable {
         while true {
             let client = accept(fd, nil, nil)
             if client < 0 {
-                if errno == EINTR { continue }
-                return // listener closed by stop()
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                close(fd) // shut down by stop()
+                return
             }
             let thread = Thread { [self] in serve(client) }
             thread.name = "hark-api-client"
@@ -191,7 +221,7 @@ public final class ControlSocketServer: @unchecked Sendable {
                     streamEvents(to: client)
                     return
                 }
-                let reply = blockingReply(to: request)
+                let reply = blockingReply(to: request) { [self] line in _ = send(line, to: client) }
                 guard send(reply, to: client) else { return }
             }
         }
@@ -199,9 +229,17 @@ public final class ControlSocketServer: @unchecked Sendable {
 
     /// Streams events until the client hangs up (the read side returns 0) or a write fails.
     private func streamEvents(to client: Int32) {
-        guard send(["ok": true, "subscribed": true], to: client) else { return }
-        let id = events.add { line in UnixSocket.writeAll(client, line) }
-        defer { events.remove(id) }
+        // Registered before the acknowledgement, so every event published after the client has
+        // read it reaches the client.
+        // A publish may be under way on another thread when the client leaves: the gate makes
+        // sure no write reaches the descriptor after this thread stops serving it (and closes it).
+        let gate = SubscriberGate(fd: client)
+        let id = events.add { line in gate.write(line) }
+        defer {
+            events.remove(id)
+            gate.close()
+        }
+        guard gate.write(try! JSONLine.encode(["ok": true, "subscribed": true])) else { return }
         var byte: UInt8 = 0
         while true {
             let n = read(client, &byte, 1)
@@ -211,13 +249,13 @@ public final class ControlSocketServer: @unchecked Sendable {
         }
     }
 
-    private func blockingReply(to request: ServiceRequest) -> [String: any Sendable] {
+    private func blockingReply(to request: ServiceRequest, progress: @escaping @Sendable ([String: any Sendable]) -> Void) -> [String: any Sendable] {
         let box = ReplyBox()
         let semaphore = DispatchSemaphore(value: 0)
         let handler = self.handler
         Task {
             do {
-                var reply = try await handler.reply(to: request)
+                var reply = try await handler.reply(to: request, progress: progress)
                 if reply["ok"] == nil { reply["ok"] = true }
                 box.value = reply
             } catch {
@@ -233,6 +271,16 @@ public final class ControlSocketServer: @unchecked Sendable {
         guard let line = try? JSONLine.encode(object) else { return false }
         return UnixSocket.writeAll(client, line)
     }
+}
+
+/// One subscriber's descriptor, written only while it is open.
+private final class SubscriberGate: @unchecked Sendable {
+    private let lock = NSLock()
+    private let fd: Int32
+    private var open = true
+    init(fd: Int32) { self.fd = fd }
+    func write(_ line: Data) -> Bool { lock.withLock { open && UnixSocket.writeAll(fd, line) } }
+    func close() { lock.withLock { open = false } }
 }
 
 private final class ReplyBox: @unchecked Sendable {
@@ -258,7 +306,7 @@ struct LineReader {
             if let newline = buffer.firstIndex(of: 0x0A) {
                 let line = buffer[buffer.startIndex..<newline]
                 buffer = Data(buffer[(newline + 1)...])
-                if discarding {
+                if discarding || line.count > maximum {
                     discarding = false
                     return .tooLong
                 }
@@ -356,6 +404,12 @@ public final class ControlSocketClient {
         var data = try JSONEncoder().encode(request)
         data.append(0x0A)
         guard UnixSocket.writeAll(fd, data) else { throw AssistantError.socket(path: path, operation: "send", errno: errno) }
+    }
+
+    /// Makes `receive()` give up (return nil) after `seconds` without data (`SO_RCVTIMEO`).
+    public func setReceiveTimeout(_ seconds: Double) {
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// Sends raw bytes (for tests of malformed input).
