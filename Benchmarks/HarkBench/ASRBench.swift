@@ -1,5 +1,6 @@
 import ASR
 import Audio
+import CKernels
 import COpenBLAS
 import Foundation
 
@@ -21,25 +22,27 @@ func benchASR() async throws {
     let jfk = try AudioClip.load(corpus.appendingPathComponent("A_dictation/whisper__jfk.wav").path)
     let mel = LogMelSpectrogram().compute(jfk.samples)
     var encoded = try model.encode(mel: mel.values, frames: mel.frames)
-    let encode = try bestOf(3) { encoded = try model.encode(mel: mel.values, frames: mel.frames) }
-    print(String(format: "encoder: %.3f s per 30 s window (whisper.cpp 0.33 s)", encode))
+    let encode = try timings(5) { encoded = try model.encode(mel: mel.values, frames: mel.frames) }
+    print("encoder: \(encode.summary) s per 30 s window, \(encode.ratio(to: 0.33)) x whisper.cpp's 0.33 s")
+    print("matrix kernels: \(gemmPathName())")
     let shortFrames = 400
-    let shortMel = Array(mel.values.prefix(0)) + (0..<mel.bins).flatMap { b in mel.values[(b * mel.frames)..<(b * mel.frames + shortFrames)] }
-    let encodeShort = try bestOf(3) { _ = try model.encode(mel: shortMel, frames: shortFrames) }
-    print(String(format: "encoder: %.3f s per 4 s shortened window", encodeShort))
+    let shortMel = (0..<mel.bins).flatMap { b in mel.values[(b * mel.frames)..<(b * mel.frames + shortFrames)] }
+    let encodeShort = try timings(5) { _ = try model.encode(mel: shortMel, frames: shortFrames) }
+    print("encoder: \(encodeShort.summary) s per 4 s shortened window")
 
     // Decoder: 100 greedy steps after [sot, notimestamps] (ms per token, one hypothesis and 5).
     let tokens = transcriber.specialTokens
     for batch in [1, 5] {
         let session = DecoderSession(model: model, encoderOutput: encoded)
         let steps = 100
-        let time = try seconds {
+        let perStep = try measured(3) {
             session.reset(batch: batch)
             _ = try session.forward([[Int]](repeating: [tokens.startOfTranscript, tokens.noTimestamps], count: batch))
+            let start = DispatchTime.now().uptimeNanoseconds
             for i in 0..<steps { _ = try session.forward([[Int]](repeating: [440 + i], count: batch)) }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(steps)
         }
-        let perStep: Double = time / Double(steps) * 1000
-        print("decoder: " + String(format: "%.2f", perStep) + " ms per step with \(batch) hypotheses (whisper.cpp 1.8 ms/token)")
+        print("decoder: \(perStep.summary) ms per step with \(batch) hypotheses, \(perStep.ratio(to: 1.8)) x whisper.cpp's 1.8 ms/token")
     }
 
     // Whole files, category A.
@@ -65,8 +68,13 @@ func benchASR() async throws {
         options.beamSize = beam
         options.shortenedEncoderWindow = short
         var text = ""
-        let wall = try await asyncSeconds { text = try await transcriber.transcribe(sentence.samples, options: options).text }
-        print(String(format: "3 s sentence, beam %d%@: %.3f s -> %@", beam, short ? ", shortened window" : "", wall, text))
+        var walls: [Double] = []
+        for _ in 0..<3 {
+            walls.append(try await asyncSeconds { text = try await transcriber.transcribe(sentence.samples, options: options).text })
+        }
+        let wall = Timings(walls)
+        let reference = beam == 1 ? 0.47 : 0.59
+        print("3 s sentence, beam \(beam)\(short ? ", shortened window" : ""): \(wall.summary) s, \(wall.ratio(to: reference)) x whisper.cpp's \(reference) s -> \(text)")
     }
     print(String(format: "peak memory: %.0f MiB", peakMemoryMiB()))
 }
@@ -75,4 +83,36 @@ private func asyncSeconds(_ body: () async throws -> Void) async rethrows -> Dou
     let start = DispatchTime.now().uptimeNanoseconds
     try await body()
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// Several timings of one thing: min (the least disturbed run) and median, and the ratio of the
+/// min to a reference time (below 1: faster than the reference).
+private struct Timings {
+    let sorted: [Double]
+    init(_ values: [Double]) { sorted = values.sorted() }
+    var min: Double { sorted.first ?? .nan }
+    var median: Double { sorted.isEmpty ? .nan : sorted[sorted.count / 2] }
+    var summary: String { String(format: "min %.3f median %.3f", min, median) }
+    func ratio(to reference: Double) -> String { String(format: "%.2f", min / reference) }
+}
+
+private func timings(_ repeats: Int, _ body: () throws -> Void) rethrows -> Timings {
+    var values: [Double] = []
+    for _ in 0..<repeats { values.append(try seconds(body)) }
+    return Timings(values)
+}
+
+/// Several values that `body` measures itself (for timing only part of it).
+private func measured(_ repeats: Int, _ body: () throws -> Double) rethrows -> Timings {
+    var values: [Double] = []
+    for _ in 0..<repeats { values.append(try body()) }
+    return Timings(values)
+}
+
+private func gemmPathName() -> String {
+    switch Int(hark_gemm_path()) {
+    case Int(HARK_GEMM_AVX512): return "AVX-512F"
+    case Int(HARK_GEMM_AVX2): return "AVX2+FMA"
+    default: return "portable C"
+    }
 }

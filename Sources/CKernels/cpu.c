@@ -18,3 +18,12 @@ int hark_cpu_has_avx512(void) {
     return 0;
 #endif
 }
+
+int hark_cpu_has_avx512f(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}

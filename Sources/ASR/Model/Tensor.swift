@@ -26,6 +26,11 @@ final class FloatBuffer: @unchecked Sendable {
     var constant: UnsafePointer<Float> { UnsafePointer(pointer) }
 }
 
+/// Threads for the large matrix products (hark_sgemm): the count the transcriber gives OpenBLAS
+/// (`--threads`), so one setting governs both. Products with few rows (decoder steps) always run
+/// on the calling thread.
+var gemmThreads: Int32 { openblas_get_num_threads() }
+
 /// A dense layer y = x W^T + b with W stored [outputs, inputs] as CTranslate2 does.
 struct Linear: Sendable {
     let weight: FloatBuffer
@@ -55,8 +60,7 @@ struct Linear: Sendable {
         if let bias {
             for r in 0..<rows { (out + r * ldo).update(from: bias.constant, count: outputs) }
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
-                    1, x, Int32(ldx), weight.constant, Int32(inputs), bias == nil ? 0 : 1, out, Int32(ldo))
+        hark_sgemm(1, rows, outputs, inputs, 1, x, ldx, weight.constant, inputs, bias == nil ? 0 : 1, out, ldo, gemmThreads)
     }
 }
 
@@ -89,17 +93,16 @@ func multiHeadAttention(
     scores: UnsafeMutablePointer<Float>, headWeights: ((Int, UnsafePointer<Float>) -> Void)? = nil
 ) {
     let scale = 1 / Float(headDim).squareRoot()
+    let threads = gemmThreads
     var valid: [Int32] = []
     if let causalStart { valid = (0..<queries).map { Int32(min(keys, causalStart + $0 + 1)) } }
     for head in 0..<heads {
         let offset = head * headDim
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queries), Int32(keys), Int32(headDim),
-                    scale, q + offset, Int32(qStride), k + offset, Int32(kStride), 0, scores, Int32(keys))
+        hark_sgemm(1, queries, keys, headDim, scale, q + offset, qStride, k + offset, kStride, 0, scores, keys, threads)
         valid.withUnsafeBufferPointer { validPointer in
             hark_softmax_rows(scores, queries, keys, keys, causalStart == nil ? nil : validPointer.baseAddress)
         }
         headWeights?(head, scores)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(queries), Int32(headDim), Int32(keys),
-                    1, scores, Int32(keys), v + offset, Int32(vStride), 0, out + offset, Int32(outStride))
+        hark_sgemm(0, queries, headDim, keys, 1, scores, keys, v + offset, vStride, 0, out + offset, outStride, threads)
     }
 }

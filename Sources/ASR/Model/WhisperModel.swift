@@ -52,9 +52,10 @@ public struct EncoderOutput: Sendable {
 /// A loaded Whisper network (CTranslate2 `WhisperSpec` weights). Immutable and `Sendable`: load
 /// once, then encode and decode from any number of tasks, each with its own `DecoderSession`.
 ///
-/// Layer weights are converted from f16 to f32 once at load, so OpenBLAS sgemm runs at full speed
-/// with no per-call conversion (the encoder's products have 1500 rows: conversion per call would
-/// be paid for every window). The tied embedding / output projection, the largest matrix (20M of
+/// Layer weights are converted from f16 to f32 once at load, so the matrix products (`hark_sgemm`
+/// in CKernels: packed AVX-512/AVX2 kernels, faster here than Debian's OpenBLAS, which does not
+/// know every CPU and spin-waits around one-row products) run with no per-call conversion (the
+/// encoder's products have 1500 rows: conversion per call would be paid for every window). The tied embedding / output projection, the largest matrix (20M of
 /// tiny's 39M parameters) and read whole for every decoded token, stays half precision in the
 /// memory-mapped file and goes through an F16C matrix-vector kernel: half the memory traffic per
 /// token and no 80 MB float copy.
@@ -235,8 +236,7 @@ extension Linear {
     /// out += x W^T + b: the residual connection fused into the matrix product.
     func accumulate(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
         if let bias { hark_add_bias(out, rows, outputs, bias.constant) }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
-                    1, x, Int32(inputs), weight.constant, Int32(inputs), 1, out, Int32(outputs))
+        hark_sgemm(1, rows, outputs, inputs, 1, x, inputs, weight.constant, inputs, 1, out, outputs, gemmThreads)
     }
 }
 

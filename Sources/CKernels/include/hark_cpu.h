@@ -12,6 +12,9 @@ int hark_cpu_has_avx2_fma_f16c(void);
 /// 1 when this x86-64 CPU also has AVX-512F (and AVX-512BW); 0 elsewhere.
 int hark_cpu_has_avx512(void);
 
+/// 1 when this x86-64 CPU has AVX-512F (the foundation subset the matrix kernels use); 0 elsewhere.
+int hark_cpu_has_avx512f(void);
+
 #ifdef __cplusplus
 }
 #endif

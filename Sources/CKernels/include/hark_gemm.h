@@ -1,0 +1,38 @@
+#ifndef HARK_GEMM_H
+#define HARK_GEMM_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Kernel paths of `hark_sgemm`: portable C, AVX2+FMA, AVX-512F.
+enum { HARK_GEMM_PORTABLE = 0, HARK_GEMM_AVX2 = 1, HARK_GEMM_AVX512 = 2 };
+
+/// Single-precision matrix product, row-major, A never transposed:
+///   C[M, N] = alpha * A[M, K] * op(B) + beta * C
+/// where op(B) = B^T for `trans_b` != 0 (B stored [N, K], as CTranslate2 stores weights and as
+/// attention keys are laid out) and op(B) = B otherwise (B stored [K, N]). When beta is 0, C is
+/// not read. Large products are packed and cache-blocked and split over `threads` threads
+/// (spawned per call; 1 or less runs on the caller's thread); products with a few rows (decoder
+/// steps) go straight to dot-product / axpy kernels on the caller's thread.
+void hark_sgemm(int trans_b, size_t m, size_t n, size_t k, float alpha,
+                const float *a, size_t lda, const float *b, size_t ldb,
+                float beta, float *c, size_t ldc, int threads);
+
+/// The path `hark_sgemm` uses (the best this CPU has unless forced).
+int hark_gemm_path(void);
+
+/// 1 when `path` can run on this CPU.
+int hark_gemm_path_available(int path);
+
+/// Forces `path` (for tests: every available path must give the same results); a negative
+/// value or an unavailable path restores the automatic choice. Not thread-safe: tests only.
+void hark_gemm_force_path(int path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

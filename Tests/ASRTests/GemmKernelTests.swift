@@ -1,0 +1,88 @@
+import CKernels
+import HarkTestSupport
+import Testing
+
+/// `hark_sgemm` (CKernels/gemm.c) against a plain double-precision product, on every kernel path
+/// this CPU can run (portable C, AVX2, AVX-512), for shapes that are not multiples of the tiles,
+/// one-row products (decoder steps), both layouts of B, row strides wider than the rows, alpha and
+/// beta, one and two threads. Serialized: forcing a path is process-wide.
+@Suite(.serialized) struct GemmKernelTests {
+    struct Shape: CustomStringConvertible {
+        let m: Int, n: Int, k: Int
+        var description: String { "\(m)x\(n)x\(k)" }
+    }
+
+    // Small-row path (m < 16), packed path with partial MR/NR/KC tiles, several KC and MC blocks,
+    // and an encoder-sized product that is split over threads.
+    static let shapes: [Shape] = [
+        Shape(m: 1, n: 1, k: 1), Shape(m: 1, n: 37, k: 5), Shape(m: 1, n: 1500, k: 64), Shape(m: 1, n: 64, k: 1500),
+        Shape(m: 3, n: 50, k: 384), Shape(m: 5, n: 67, k: 33), Shape(m: 15, n: 33, k: 17), Shape(m: 16, n: 16, k: 16),
+        Shape(m: 17, n: 33, k: 300), Shape(m: 100, n: 70, k: 513), Shape(m: 301, n: 129, k: 259),
+        Shape(m: 150, n: 2100, k: 40), Shape(m: 750, n: 384, k: 1536),
+    ]
+
+    /// Runs `hark_sgemm` with padded strides and returns C (only the m x n values) and the
+    /// reference alpha * A op(B) + beta * C0 computed in doubles.
+    static func compare(_ s: Shape, transB: Bool, threads: Int32, seed: UInt64) -> (got: [Float], want: [Float], paddingIntact: Bool) {
+        var rng = SplitMix64(seed: seed)
+        let lda = s.k + 3, ldb = (transB ? s.k : s.n) + 2, ldc = s.n + 1
+        let a = (0..<(s.m * lda)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let b = (0..<((transB ? s.n : s.k) * ldb)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let c0 = (0..<(s.m * ldc)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let alpha: Float = 0.75, beta: Float = 0.5
+        var c = c0
+        hark_sgemm(transB ? 1 : 0, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, &c, ldc, threads)
+        var got: [Float] = [], want: [Float] = []
+        for i in 0..<s.m {
+            for j in 0..<s.n {
+                var sum = 0.0
+                for p in 0..<s.k { sum += Double(a[i * lda + p]) * Double(transB ? b[j * ldb + p] : b[p * ldb + j]) }
+                want.append(Float(Double(alpha) * sum + Double(beta) * Double(c0[i * ldc + j])))
+                got.append(c[i * ldc + j])
+            }
+        }
+        // The padding between rows of C must be untouched.
+        let paddingIntact = (0..<s.m).allSatisfy { c[$0 * ldc + s.n] == c0[$0 * ldc + s.n] }
+        return (got, want, paddingIntact)
+    }
+
+    static var availablePaths: [Int32] {
+        [Int32(HARK_GEMM_PORTABLE), Int32(HARK_GEMM_AVX2), Int32(HARK_GEMM_AVX512)].filter { hark_gemm_path_available($0) != 0 }
+    }
+
+    @Test func everyAvailablePathMatchesTheReference() {
+        defer { hark_gemm_force_path(-1) }
+        #expect(Self.availablePaths.contains(Int32(HARK_GEMM_PORTABLE)))
+        for path in Self.availablePaths {
+            hark_gemm_force_path(path)
+            #expect(hark_gemm_path() == path)
+            for (index, shape) in Self.shapes.enumerated() {
+                for transB in [true, false] {
+                    for threads: Int32 in [1, 2] {
+                        let (got, want, paddingIntact) = Self.compare(shape, transB: transB, threads: threads, seed: UInt64(index * 4) + (transB ? 2 : 0) + UInt64(threads))
+                        // Float sums of up to 1536 terms of size <= 1: a few 1e-4 at most.
+                        let tolerance = 1e-5 * Float(shape.k) + 1e-5
+                        let worst = zip(got, want).map { abs($0 - $1) }.max() ?? 0
+                        #expect(got.count == want.count && worst <= tolerance && paddingIntact,
+                                "path \(path) \(shape) transB \(transB) threads \(threads): max error \(worst), padding intact \(paddingIntact)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func forcingAnUnavailablePathRestoresTheAutomaticChoice() {
+        defer { hark_gemm_force_path(-1) }
+        hark_gemm_force_path(-1)
+        let best = hark_gemm_path()
+        #expect(hark_gemm_path_available(best) != 0)
+        hark_gemm_force_path(99)
+        #expect(hark_gemm_path() == best)
+    }
+
+    @Test func zeroDepthScalesC() {
+        var c: [Float] = [1, 2, 3, 4]
+        hark_sgemm(1, 2, 2, 0, 1, [], 1, [], 1, 0.5, &c, 2, 1)
+        #expect(c == [0.5, 1, 1.5, 2])
+    }
+}
