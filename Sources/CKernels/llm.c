@@ -580,7 +580,7 @@ static void unpack_row_portable(int type, const uint8_t *p, int n, unpacked_row 
     }
 }
 
-// sum over blocks of dsc * x.d * (sub-scaled integer dot) + mn * x.s
+// sum over blocks, in block order, of dsc * x.d * (sub-scaled integer dot) + mn * x.s
 static float dot_unpacked_portable(const unpacked_row *u, const hark_q8_block *x) {
     float sum = 0.0f;
     for (int b = 0; b < u->nb; b++) {
@@ -591,7 +591,12 @@ static float dot_unpacked_portable(const unpacked_row *u, const hark_q8_block *x
             s1 += q[16 + j] * x[b].qs[16 + j];
         }
         int s = u->has_scx ? s0 * u->scx[16 * b] + s1 * u->scx[16 * b + 8] : s0 + s1;
-        sum += u->dsc[b] * x[b].d * (float)s + u->mn[b] * x[b].s;
+        // Spelled out (explicit fma, blocks added in order) so that the SIMD paths, which
+        // compute the same per-block terms, give bit-identical sums: the model's output must
+        // not depend on the instruction set (8-bit activations turn last-bit differences into
+        // whole quantization steps, which change greedy choices at near-ties).
+        float term = fmaf(u->mn[b], x[b].s, (u->dsc[b] * x[b].d) * (float)s);
+        sum += term;
     }
     return sum;
 }

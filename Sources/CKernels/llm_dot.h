@@ -4,8 +4,8 @@
 // `vpmaddwd`). llm.c defines DOT_FN (the function name), DOT_TARGET and DOT_VNNI first.
 //
 // Eight blocks at a time: eight integer dot products (8 int32 lanes each) are reduced to one
-// vector of eight block sums, then scaled with one FMA for the weight and activation scales and
-// one for the offsets - no loop-carried chain per block, few float operations.
+// vector of eight block sums, then turned into the eight per-block float terms of the portable
+// path (same operations) and added in block order, so every path gives the same bits.
 
 #define DOT_BODY_NAME_(fn) fn##_body
 #define DOT_BODY_NAME(fn) DOT_BODY_NAME_(fn)
@@ -18,7 +18,7 @@ static inline float DOT_BODY_NAME(DOT_FN)(const unpacked_row *u, const hark_q8_b
     const __m256i ones = _mm256_set1_epi16(1);
 #endif
     const __m256i lane_index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
+    float sum = 0.0f;
     for (int b0 = 0; b0 < nb; b0 += 8) {
         const int count = nb - b0 < 8 ? nb - b0 : 8;
         __m256i r[8];
@@ -61,14 +61,13 @@ static inline float DOT_BODY_NAME(DOT_FN)(const unpacked_row *u, const hark_q8_b
             vxd = _mm256_maskload_ps(xd + b0, mask);
             vxs = _mm256_maskload_ps(xs + b0, mask);
         }
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(dsc, vxd), _mm256_cvtepi32_ps(sums), acc);
-        acc_min = _mm256_fmadd_ps(mn, vxs, acc_min);
+        // The portable path's per-block terms, added in block order: bit-identical results.
+        __m256 term = _mm256_fmadd_ps(mn, vxs, _mm256_mul_ps(_mm256_mul_ps(dsc, vxd), _mm256_cvtepi32_ps(sums)));
+        float terms[8];
+        _mm256_storeu_ps(terms, term);
+        for (int k = 0; k < count; k++) sum += terms[k];
     }
-    acc = _mm256_add_ps(acc, acc_min);
-    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
+    return sum;
 }
 
 __attribute__((target(DOT_TARGET)))
@@ -133,7 +132,7 @@ static inline float DOT_FUSED_NAME(DOT_FN)(const int type, const uint8_t *row, c
     // dword lanes (d | m << 16) -> d0..d3 m0..m3 | d4..d7 m4..m7 -> after the permute d0..d7 | m0..m7
     const __m256i split = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15,
                                            0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
-    __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
+    float sum = 0.0f;
     for (int b0 = 0; b0 < nb; b0 += 8) {
         const int count = nb - b0 < 8 ? nb - b0 : 8;
         const uint8_t *p = row + (size_t)b0 * bytes;
@@ -163,14 +162,13 @@ static inline float DOT_FUSED_NAME(DOT_FN)(const int type, const uint8_t *row, c
         }
         __m256i dm = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(g, split), 0xD8);
         __m256 dsc = _mm256_cvtph_ps(_mm256_castsi256_si128(dm));
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(dsc, vxd), _mm256_cvtepi32_ps(sums), acc);
-        if (type == HARK_GGML_Q4_1) acc_min = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(dm, 1)), vxs, acc_min);
+        __m256 mn = type == HARK_GGML_Q4_1 ? _mm256_cvtph_ps(_mm256_extracti128_si256(dm, 1)) : _mm256_setzero_ps();
+        __m256 term = _mm256_fmadd_ps(mn, vxs, _mm256_mul_ps(_mm256_mul_ps(dsc, vxd), _mm256_cvtepi32_ps(sums)));
+        float terms[8];
+        _mm256_storeu_ps(terms, term);
+        for (int k = 0; k < count; k++) sum += terms[k];
     }
-    acc = _mm256_add_ps(acc, acc_min);
-    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
+    return sum;
 }
 
 #define DOT_ONE_NAME_(fn) fn##_one

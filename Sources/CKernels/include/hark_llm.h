@@ -17,7 +17,9 @@ extern "C" {
 // time (the session that owns it); `hark_pool_run` blocks until every worker finished.
 //
 // Paths: AVX-512 VNNI (with VL and BW) when present, else AVX2+FMA+F16C when
-// `hark_cpu_has_avx2_fma_f16c()`, else portable C (ARM64 builds); chosen once at run time.
+// `hark_cpu_has_avx2_fma_f16c()`, else portable C (ARM64 builds); chosen once at run time
+// (environment variable HARK_LLM_KERNELS=portable|avx2|avx512-vnni picks a slower one). All
+// paths give bit-identical results.
 
 /// ggml type codes used here (values of ggml.h `enum ggml_type`).
 enum {
