@@ -14,19 +14,24 @@ func benchLLM() async throws {
         print("llm: SmolLM2 not installed at \(smol.path); run scripts/setup")
         return
     }
+    print("llm: kernels \(LLMKernelPath.name); ratios are to llama.cpp's numbers measured here")
     let model = try LLMModel(url: smol)
     for threads in [1, 2] {
-        try measure(model, name: "SmolLM2-135M Q4_1", threads: threads, prompt: true)
+        try measure(model, name: "SmolLM2-135M Q4_1", threads: threads, prompt: true,
+                    llamaCpp: threads == 1 ? (gen: 170, prompt: 268) : (gen: 192, prompt: 505))
     }
     if FileManager.default.fileExists(atPath: qwen.path) {
-        try measure(try LLMModel(url: qwen), name: "Qwen2.5-0.5B Q4_K_M", threads: 2, prompt: false)
+        try measure(try LLMModel(url: qwen), name: "Qwen2.5-0.5B Q4_K_M", threads: 2, prompt: false,
+                    llamaCpp: (gen: 68, prompt: 0))
     } else {
         print("llm: Qwen2.5 not installed (scripts/setup --all); skipped")
     }
     print(String(format: "llm: peak memory %.0f MiB", peakMemoryMiB()))
 }
 
-private func measure(_ model: LLMModel, name: String, threads: Int, prompt measurePrompt: Bool) throws {
+/// `llamaCpp`: llama.cpp's tokens/s on this machine (llama-bench, same file and threads).
+private func measure(_ model: LLMModel, name: String, threads: Int, prompt measurePrompt: Bool,
+                     llamaCpp: (gen: Double, prompt: Double)) throws {
     let vocab = model.hyperParameters.vocabularySize
     // A fixed pseudo-random 64-token prompt (the speed does not depend on the text).
     var state: UInt64 = 42
@@ -59,9 +64,10 @@ private func measure(_ model: LLMModel, name: String, threads: Int, prompt measu
     // On a shared machine wall time includes waiting for a core; CPU seconds per token show
     // the kernels' own cost (for 1 thread, 64 / cpu is the rate on an idle core).
     var line = "llm: \(name) threads=\(threads): gen \(String(format: "%.1f", 64 / genSeconds)) tok/s"
-        + String(format: " (%.2f ms CPU/token)", genCPU / 64 * 1000)
+        + String(format: " (x%.2f llama.cpp; %.2f ms CPU/token)", 64 / genSeconds / llamaCpp.gen, genCPU / 64 * 1000)
     if measurePrompt {
-        line += String(format: ", prompt %.1f tok/s (64 tokens), time to first token %.1f ms", 64 / promptSeconds, firstToken * 1000)
+        line += String(format: ", prompt %.1f tok/s (x%.2f llama.cpp; 64 tokens), time to first token %.1f ms",
+                       64 / promptSeconds, 64 / promptSeconds / llamaCpp.prompt, firstToken * 1000)
     }
     print(line)
 }

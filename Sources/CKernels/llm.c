@@ -24,10 +24,42 @@
 static float fp16_table[65536];
 static pthread_once_t fp16_once = PTHREAD_ONCE_INIT;
 static int use_avx2 = 0; // set once in fp16_init
+static int kernel_paths_mask = 1; // bit p: HARK_LLM_PATH p runs here
+static int kernel_path = HARK_LLM_PATH_PORTABLE; // the fastest of them
+
+// AVX-512 with VNNI on 256-bit vectors (checked here rather than in cpu.c: only these kernels
+// use it).
+static int cpu_has_avx512_vnni(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return hark_cpu_has_avx512() && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#else
+    return 0;
+#endif
+}
 
 static void fp16_init(void) {
     for (int i = 0; i < 65536; i++) fp16_table[i] = hark_half_to_float_portable((uint16_t)i);
     use_avx2 = hark_cpu_has_avx2_fma_f16c();
+#if defined(__x86_64__)
+    if (use_avx2) {
+        kernel_paths_mask |= 1 << HARK_LLM_PATH_AVX2;
+        kernel_path = HARK_LLM_PATH_AVX2;
+        if (cpu_has_avx512_vnni()) {
+            kernel_paths_mask |= 1 << HARK_LLM_PATH_AVX512_VNNI;
+            kernel_path = HARK_LLM_PATH_AVX512_VNNI;
+        }
+    }
+#endif
+    // HARK_LLM_KERNELS=portable|avx2|avx512-vnni picks a slower path (to compare paths in
+    // benchmarks and when chasing numerical differences); unavailable paths are ignored.
+    const char *forced = getenv("HARK_LLM_KERNELS");
+    if (forced) {
+        int p = strcmp(forced, "portable") == 0 ? HARK_LLM_PATH_PORTABLE
+              : strcmp(forced, "avx2") == 0 ? HARK_LLM_PATH_AVX2
+              : strcmp(forced, "avx512-vnni") == 0 ? HARK_LLM_PATH_AVX512_VNNI : -1;
+        if (p >= 0 && ((kernel_paths_mask >> p) & 1)) kernel_path = p;
+    }
 }
 
 static inline float f16(uint16_t h) { return fp16_table[h]; }
@@ -78,7 +110,57 @@ int hark_llm_type_supported(int type) {
 // ---------------------------------------------------------------------------------------------
 // Activation quantization
 
+#if defined(__x86_64__)
+// The same values as the scalar loop below (roundf: halves away from zero), 8 lanes at a time.
+__attribute__((target("avx2,fma,f16c")))
+static void quantize_q8_avx2(const float *x, hark_q8_block *y, int n) {
+    const __m256 sign_bit = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    for (int b = 0; b < n / 32; b++) {
+        const float *xb = x + b * 32;
+        __m256 v[4], amax = _mm256_setzero_ps();
+        for (int i = 0; i < 4; i++) {
+            v[i] = _mm256_loadu_ps(xb + 8 * i);
+            amax = _mm256_max_ps(_mm256_andnot_ps(sign_bit, v[i]), amax); // NaN-ignoring, like the loop
+        }
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        float d = _mm_cvtss_f32(m) / 127.0f;
+        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        __m256 vid = _mm256_set1_ps(id);
+        __m256i q[4], total = _mm256_setzero_si256();
+        for (int i = 0; i < 4; i++) {
+            __m256 s = _mm256_mul_ps(v[i], vid);
+            __m256 a = _mm256_andnot_ps(sign_bit, s);
+            __m256 t = _mm256_round_ps(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            t = _mm256_add_ps(t, _mm256_and_ps(_mm256_cmp_ps(_mm256_sub_ps(a, t), half, _CMP_GE_OQ), one));
+            q[i] = _mm256_cvttps_epi32(_mm256_or_ps(t, _mm256_and_ps(sign_bit, s)));
+            total = _mm256_add_epi32(total, q[i]);
+        }
+        // int32 -> int8 in order: packs interleave 128-bit lanes, the permute restores the order
+        __m256i p16a = _mm256_packs_epi32(q[0], q[1]), p16b = _mm256_packs_epi32(q[2], q[3]);
+        __m256i p8 = _mm256_packs_epi16(p16a, p16b);
+        p8 = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)y[b].qs, p8);
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+        int sum = _mm_cvtsi128_si32(s4);
+        y[b].d = round_f16(d);
+        y[b].s = round_f16(d * (float)sum);
+    }
+}
+#endif
+
 void hark_quantize_q8(const float *x, hark_q8_block *y, int n) {
+    ensure_init();
+#if defined(__x86_64__)
+    if (use_avx2) { quantize_q8_avx2(x, y, n); return; }
+#endif
+    hark_quantize_q8_portable(x, y, n);
+}
+
+void hark_quantize_q8_portable(const float *x, hark_q8_block *y, int n) {
     ensure_init();
     for (int b = 0; b < n / 32; b++) {
         const float *xb = x + b * 32;
@@ -363,24 +445,164 @@ float hark_vec_dot_q8_portable(int type, const void *row, const hark_q8_block *x
 }
 
 // ---------------------------------------------------------------------------------------------
-// AVX2 dot products
+// Unpacked rows. The fast paths first unpack a weight row into one int8 per element plus
+// per-block scales - value = dsc[b] * sub * q + mn[b], with `sub` the 16-element sub-scale of
+// Q6_K and 1 for every other type - and then dot that with each token's activations. The
+// format-specific bit twiddling runs once per row (not once per row and token, which matters
+// for prompts), and one generic integer kernel per instruction set does the arithmetic.
+
+typedef struct {
+    int8_t *q;      // nb * 32 values, 32-byte aligned
+    int16_t *scx;   // 16 per block: sub-scale of elements 0..15 (x8), then of 16..31 (x8); Q6_K
+    float *dsc;     // per block
+    float *mn;      // per block
+    int nb;
+    int is_signed;  // q holds signed values (otherwise 0..127, read as unsigned by the kernels)
+    int has_scx;    // scx is used (implies is_signed)
+} unpacked_row;
+
+#define HARK_STACK_COLS 8192
+
+// Storage for an unpacked row of up to HARK_STACK_COLS elements (18 KiB, lives on the stack).
+typedef struct {
+    int8_t q[HARK_STACK_COLS] __attribute__((aligned(32)));
+    int16_t scx[HARK_STACK_COLS / 2] __attribute__((aligned(32)));
+    float dsc[HARK_STACK_COLS / 32];
+    float mn[HARK_STACK_COLS / 32];
+} row_storage;
+
+// Points `u` at `s`, or at the heap for longer rows. 0 when out of memory.
+static int unpacked_init(unpacked_row *u, row_storage *s, int n) {
+    int nb = n / 32;
+    if (n <= HARK_STACK_COLS) {
+        *u = (unpacked_row){s->q, s->scx, s->dsc, s->mn, nb, 0, 0};
+        return 1;
+    }
+    size_t qbytes = (size_t)nb * 32, sbytes = (size_t)nb * 32; // scx: 16 int16 per block
+    uint8_t *heap = aligned_alloc(32, qbytes + sbytes + (size_t)nb * 8);
+    if (!heap) return 0;
+    *u = (unpacked_row){(int8_t *)heap, (int16_t *)(heap + qbytes), (float *)(heap + qbytes + sbytes),
+                        (float *)(heap + qbytes + sbytes) + nb, nb, 0, 0};
+    return 1;
+}
+
+static void unpacked_free(unpacked_row *u, row_storage *s) {
+    if (u->q != s->q) free(u->q);
+}
+
+static int type_is_signed(int type) {
+    return !(type == HARK_GGML_Q4_1 || type == HARK_GGML_Q4_K || type == HARK_GGML_Q5_K);
+}
+
+// Q6_K: dsc = d for the 8 blocks of a super-block, sub-scales from its int8 scales.
+static void q6k_scales(const uint8_t *p, unpacked_row *u, int b0) {
+    const int8_t *sc = (const int8_t *)(p + 192);
+    float d = load_f16(p + 208);
+    for (int k = 0; k < 8; k++) {
+        u->dsc[b0 + k] = d;
+        u->mn[b0 + k] = 0.0f;
+        for (int i = 0; i < 16; i++) u->scx[16 * (b0 + k) + i] = sc[2 * k + i / 8];
+    }
+}
+
+// Q4_K / Q5_K: a 6-bit scale and min per 32 elements, folded into dsc and mn.
+static void qk_scales(const uint8_t *p, unpacked_row *u, int b0) {
+    float d = load_f16(p), dmin = load_f16(p + 2);
+    for (int k = 0; k < 8; k++) {
+        uint8_t sc, m;
+        get_scale_min_k4(k, p + 4, &sc, &m);
+        u->dsc[b0 + k] = d * (float)sc;
+        u->mn[b0 + k] = -dmin * (float)m;
+    }
+}
+
+static void unpack_row_portable(int type, const uint8_t *p, int n, unpacked_row *u) {
+    const int nb = n / 32;
+    int8_t *q = u->q;
+    u->is_signed = type_is_signed(type);
+    u->has_scx = type == HARK_GGML_Q6_K;
+    switch (type) {
+    case HARK_GGML_Q4_0:
+        for (int b = 0; b < nb; b++, p += 18, q += 32) {
+            for (int j = 0; j < 16; j++) {
+                q[j] = (int8_t)((p[2 + j] & 0xF) - 8);
+                q[j + 16] = (int8_t)((p[2 + j] >> 4) - 8);
+            }
+            u->dsc[b] = load_f16(p);
+            u->mn[b] = 0.0f;
+        }
+        return;
+    case HARK_GGML_Q4_1:
+        for (int b = 0; b < nb; b++, p += 20, q += 32) {
+            for (int j = 0; j < 16; j++) {
+                q[j] = (int8_t)(p[4 + j] & 0xF);
+                q[j + 16] = (int8_t)(p[4 + j] >> 4);
+            }
+            u->dsc[b] = load_f16(p);
+            u->mn[b] = load_f16(p + 2);
+        }
+        return;
+    case HARK_GGML_Q5_0:
+        for (int b = 0; b < nb; b++, p += 22, q += 32) {
+            uint32_t qh;
+            memcpy(&qh, p + 2, 4);
+            for (int j = 0; j < 16; j++) {
+                int h0 = ((qh >> j) << 4) & 0x10;
+                int h1 = (qh >> (j + 12)) & 0x10;
+                q[j] = (int8_t)(((p[6 + j] & 0xF) | h0) - 16);
+                q[j + 16] = (int8_t)(((p[6 + j] >> 4) | h1) - 16);
+            }
+            u->dsc[b] = load_f16(p);
+            u->mn[b] = 0.0f;
+        }
+        return;
+    case HARK_GGML_Q8_0:
+        for (int b = 0; b < nb; b++, p += 34, q += 32) {
+            memcpy(q, p + 2, 32);
+            u->dsc[b] = load_f16(p);
+            u->mn[b] = 0.0f;
+        }
+        return;
+    case HARK_GGML_Q4_K: case HARK_GGML_Q5_K: case HARK_GGML_Q6_K: {
+        float scale16[16], min32[8];
+        size_t bytes = block_bytes(type);
+        for (int s = 0; s < n / 256; s++, p += bytes, q += 256) {
+            unpack_k(type, p, q, scale16, min32);
+            if (type == HARK_GGML_Q6_K) q6k_scales(p, u, 8 * s);
+            else qk_scales(p, u, 8 * s);
+        }
+        return;
+    }
+    default:
+        memset(u->q, 0, (size_t)nb * 32);
+        for (int b = 0; b < nb; b++) u->dsc[b] = u->mn[b] = 0.0f;
+        return;
+    }
+}
+
+// sum over blocks, in block order, of dsc * x.d * (sub-scaled integer dot) + mn * x.s
+static float dot_unpacked_portable(const unpacked_row *u, const hark_q8_block *x) {
+    float sum = 0.0f;
+    for (int b = 0; b < u->nb; b++) {
+        const int8_t *q = u->q + 32 * b;
+        int s0 = 0, s1 = 0;
+        for (int j = 0; j < 16; j++) {
+            s0 += q[j] * x[b].qs[j];
+            s1 += q[16 + j] * x[b].qs[16 + j];
+        }
+        int s = u->has_scx ? s0 * u->scx[16 * b] + s1 * u->scx[16 * b + 8] : s0 + s1;
+        // Spelled out (explicit fma, blocks added in order) so that the SIMD paths, which
+        // compute the same per-block terms, give bit-identical sums: the model's output must
+        // not depend on the instruction set (8-bit activations turn last-bit differences into
+        // whole quantization steps, which change greedy choices at near-ties).
+        float term = fmaf(u->mn[b], x[b].s, (u->dsc[b] * x[b].d) * (float)s);
+        sum += term;
+    }
+    return sum;
+}
 
 #if HARK_X86
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
-
-// Sum of products of 32 signed bytes pairs, as 8 int32 lanes -> float lanes.
-AVX2 static inline __m256 mul_sum_i8(__m256i a, __m256i b) {
-    __m256i ax = _mm256_sign_epi8(a, a);
-    __m256i sy = _mm256_sign_epi8(b, a);
-    __m256i dot16 = _mm256_maddubs_epi16(ax, sy);
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(dot16, _mm256_set1_epi16(1)));
-}
-
-// Products of 32 unsigned bytes `a` with signed bytes `b`.
-AVX2 static inline __m256 mul_sum_u8_i8(__m256i a, __m256i b) {
-    __m256i dot16 = _mm256_maddubs_epi16(a, b);
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(dot16, _mm256_set1_epi16(1)));
-}
 
 AVX2 static inline float hsum_ps(__m256 v) {
     __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -406,81 +628,102 @@ AVX2 static inline __m256i bits_to_bytes(uint32_t bits) {
     return _mm256_cmpeq_epi8(r, _mm256_set1_epi64x(-1));
 }
 
-AVX2 static float dot_q8_avx2(int type, const void *row, const hark_q8_block *x, int n) {
-    const uint8_t *p = (const uint8_t *)row;
+#define STORE32(dst, v) _mm256_store_si256((__m256i *)(dst), (v))
+
+// Same results as unpack_row_portable, SIMD for the types of the shipped models.
+AVX2 static void unpack_row_avx2(int type, const uint8_t *p, int n, unpacked_row *u) {
     const int nb = n / 32;
-    __m256 acc = _mm256_setzero_ps();
+    int8_t *q = u->q;
+    u->is_signed = type_is_signed(type);
+    u->has_scx = type == HARK_GGML_Q6_K;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
     switch (type) {
     case HARK_GGML_Q4_0:
-        for (int b = 0; b < nb; b++, p += 18) {
-            __m256i q = _mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8));
-            __m256i y = _mm256_loadu_si256((const __m256i *)x[b].qs);
-            __m256 d = _mm256_set1_ps(load_f16(p) * x[b].d);
-            acc = _mm256_fmadd_ps(d, mul_sum_i8(q, y), acc);
+        for (int b = 0; b < nb; b++, p += 18, q += 32) {
+            STORE32(q, _mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8)));
+            u->dsc[b] = load_f16(p);
+            u->mn[b] = 0.0f;
         }
-        return hsum_ps(acc);
-    case HARK_GGML_Q4_1: {
-        float summ = 0.0f;
-        int b = 0;
-        __m256 acc2 = _mm256_setzero_ps();
-        for (; b + 1 < nb; b += 2, p += 40) {
-            __m256i q0 = nibbles(p + 4), q1 = nibbles(p + 24);
-            __m256i y0 = _mm256_loadu_si256((const __m256i *)x[b].qs);
-            __m256i y1 = _mm256_loadu_si256((const __m256i *)x[b + 1].qs);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(p) * x[b].d), mul_sum_u8_i8(q0, y0), acc);
-            acc2 = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(p + 20) * x[b + 1].d), mul_sum_u8_i8(q1, y1), acc2);
-            summ += load_f16(p + 2) * x[b].s + load_f16(p + 22) * x[b + 1].s;
+        return;
+    case HARK_GGML_Q4_1:
+        for (int b = 0; b < nb; b++, p += 20, q += 32) {
+            STORE32(q, nibbles(p + 4));
+            u->dsc[b] = load_f16(p);
+            u->mn[b] = load_f16(p + 2);
         }
-        for (; b < nb; b++, p += 20) {
-            __m256i q = nibbles(p + 4);
-            __m256i y = _mm256_loadu_si256((const __m256i *)x[b].qs);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(p) * x[b].d), mul_sum_u8_i8(q, y), acc);
-            summ += load_f16(p + 2) * x[b].s;
-        }
-        return hsum_ps(_mm256_add_ps(acc, acc2)) + summ;
-    }
+        return;
     case HARK_GGML_Q5_0:
-        for (int b = 0; b < nb; b++, p += 22) {
+        for (int b = 0; b < nb; b++, p += 22, q += 32) {
             uint32_t qh;
             memcpy(&qh, p + 2, 4);
             // value = (nibble | bit<<4) - 16 = nibble - (bit ? 0 : 16)
             __m256i hi = _mm256_andnot_si256(bits_to_bytes(qh), _mm256_set1_epi8((char)0xF0));
-            __m256i q = _mm256_or_si256(nibbles(p + 6), hi);
-            __m256i y = _mm256_loadu_si256((const __m256i *)x[b].qs);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(p) * x[b].d), mul_sum_i8(q, y), acc);
+            STORE32(q, _mm256_or_si256(nibbles(p + 6), hi));
+            u->dsc[b] = load_f16(p);
+            u->mn[b] = 0.0f;
         }
-        return hsum_ps(acc);
+        return;
     case HARK_GGML_Q8_0:
-        for (int b = 0; b < nb; b++, p += 34) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(p + 2));
-            __m256i y = _mm256_loadu_si256((const __m256i *)x[b].qs);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(p) * x[b].d), mul_sum_i8(q, y), acc);
+        for (int b = 0; b < nb; b++, p += 34, q += 32) {
+            STORE32(q, _mm256_loadu_si256((const __m256i *)(p + 2)));
+            u->dsc[b] = load_f16(p);
+            u->mn[b] = 0.0f;
         }
-        return hsum_ps(acc);
-    case HARK_GGML_Q4_K: case HARK_GGML_Q5_K: case HARK_GGML_Q6_K: {
-        int8_t q[256] __attribute__((aligned(32)));
-        float scale16[16], min32[8];
-        size_t bytes = block_bytes(type);
-        float summ = 0.0f;
-        for (int b = 0; b < n / 256; b++, p += bytes) {
-            unpack_k(type, p, q, scale16, min32);
-            const hark_q8_block *xb = x + 8 * b;
-            for (int k = 0; k < 8; k++) {
-                __m256i qv = _mm256_load_si256((const __m256i *)(q + 32 * k));
-                __m256i y = _mm256_loadu_si256((const __m256i *)xb[k].qs);
-                // lanes 0-3 hold elements 0..15, lanes 4-7 elements 16..31
-                __m256 sc = _mm256_setr_ps(scale16[2 * k], scale16[2 * k], scale16[2 * k], scale16[2 * k],
-                                           scale16[2 * k + 1], scale16[2 * k + 1], scale16[2 * k + 1], scale16[2 * k + 1]);
-                acc = _mm256_fmadd_ps(_mm256_mul_ps(sc, _mm256_set1_ps(xb[k].d)), mul_sum_i8(qv, y), acc);
-                summ += min32[k] * xb[k].s;
+        return;
+    case HARK_GGML_Q4_K:
+        for (int s = 0; s < n / 256; s++, p += 144) {
+            const uint8_t *qs = p + 16;
+            for (int j = 0; j < 4; j++, qs += 32, q += 64) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)qs);
+                STORE32(q, _mm256_and_si256(v, m4));
+                STORE32(q + 32, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
             }
+            qk_scales(p, u, 8 * s);
         }
-        return hsum_ps(acc) - summ;
+        return;
+    case HARK_GGML_Q6_K: {
+        const __m256i m30 = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
+        for (int s = 0; s < n / 256; s++, p += 210) {
+            for (int h = 0; h < 2; h++, q += 128) {
+                // 6-bit values: low 4 bits from ql, bits 4-5 from 2-bit fields of qh (the 16-bit
+                // shifts move neighbouring bytes' bits only into positions the masks clear)
+                __m256i ql0 = _mm256_loadu_si256((const __m256i *)(p + 64 * h));
+                __m256i ql1 = _mm256_loadu_si256((const __m256i *)(p + 64 * h + 32));
+                __m256i qh = _mm256_loadu_si256((const __m256i *)(p + 128 + 32 * h));
+                __m256i c0 = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+                __m256i c1 = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+                __m256i c2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30));
+                __m256i c3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+                STORE32(q, _mm256_sub_epi8(c0, off));
+                STORE32(q + 32, _mm256_sub_epi8(c1, off));
+                STORE32(q + 64, _mm256_sub_epi8(c2, off));
+                STORE32(q + 96, _mm256_sub_epi8(c3, off));
+            }
+            q6k_scales(p, u, 8 * s);
+        }
+        return;
     }
     default:
-        return 0.0f;
+        unpack_row_portable(type, p, n, u);
+        return;
     }
 }
+
+#define DOT_FN dot_unpacked_avx2
+#define DOT_TARGET "avx2,fma,f16c"
+#define DOT_VNNI 0
+#include "llm_dot.h"
+#undef DOT_FN
+#undef DOT_TARGET
+#undef DOT_VNNI
+
+#define DOT_FN dot_unpacked_vnni
+#define DOT_TARGET "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
+#define DOT_VNNI 1
+#include "llm_dot.h"
+#undef DOT_FN
+#undef DOT_TARGET
+#undef DOT_VNNI
 
 AVX2 static float dot_f32_avx2(const float *a, const float *b, int n) {
     __m256 acc = _mm256_setzero_ps();
@@ -494,12 +737,90 @@ AVX2 static float dot_f32_avx2(const float *a, const float *b, int n) {
 
 static inline int have_avx2(void) { return use_avx2; }
 
+static int path_available(int path) {
+    ensure_init();
+    return path >= 0 && path <= HARK_LLM_PATH_AVX512_VNNI && ((kernel_paths_mask >> path) & 1);
+}
+
+int hark_llm_kernel_paths(void) { ensure_init(); return kernel_paths_mask; }
+
+const char *hark_llm_kernel_name(void) {
+    ensure_init();
+    switch (kernel_path) {
+    case HARK_LLM_PATH_AVX512_VNNI: return "avx512-vnni";
+    case HARK_LLM_PATH_AVX2: return "avx2";
+    default: return "portable";
+    }
+}
+
+static void unpack_row(int path, int type, const uint8_t *p, int n, unpacked_row *u) {
+#if HARK_X86
+    if (path != HARK_LLM_PATH_PORTABLE) { unpack_row_avx2(type, p, n, u); return; }
+#endif
+    (void)path;
+    unpack_row_portable(type, p, n, u);
+}
+
+// xd, xs: the activation blocks' d and s as plain arrays (for the vector loads of the SIMD paths).
+static float dot_unpacked(int path, const unpacked_row *u, const hark_q8_block *x, const float *xd, const float *xs) {
+#if HARK_X86
+    if (path == HARK_LLM_PATH_AVX512_VNNI) return dot_unpacked_vnni(u, x, xd, xs);
+    if (path == HARK_LLM_PATH_AVX2) return dot_unpacked_avx2(u, x, xd, xs);
+#endif
+    (void)xd; (void)xs; (void)path;
+    return dot_unpacked_portable(u, x);
+}
+
+static int fused_type(int type) {
+    return type == HARK_GGML_Q4_0 || type == HARK_GGML_Q4_1 || type == HARK_GGML_Q5_0 || type == HARK_GGML_Q8_0;
+}
+
+// One row, one token, without the unpacked copy where a fused SIMD kernel exists (same results).
+static float dot_row(int path, int type, const uint8_t *row, int n, unpacked_row *u, const hark_q8_block *x,
+                     const float *xd, const float *xs) {
+#if HARK_X86
+    if (path == HARK_LLM_PATH_AVX512_VNNI && fused_type(type)) return dot_unpacked_vnni_one(type, row, x, xd, xs, n / 32);
+    if (path == HARK_LLM_PATH_AVX2 && fused_type(type)) return dot_unpacked_avx2_one(type, row, x, xd, xs, n / 32);
+#endif
+    unpack_row(path, type, row, n, u);
+    return dot_unpacked(path, u, x, xd, xs);
+}
+
+// Copies the activation scales into plain arrays; `*heap` is set when they had to be allocated.
+static int activation_scales(const hark_q8_block *x, int nb, float *stack, int stack_count, float **xd, float **xs, float **heap) {
+    float *buf = stack;
+    *heap = NULL;
+    if (2 * nb > stack_count) {
+        buf = malloc(sizeof(float) * 2 * (size_t)nb);
+        if (!buf) return 0;
+        *heap = buf;
+    }
+    *xd = buf;
+    *xs = buf + nb;
+    for (int b = 0; b < nb; b++) { buf[b] = x[b].d; buf[nb + b] = x[b].s; }
+    return 1;
+}
+
+static float vec_dot_path(int path, int type, const void *row, const hark_q8_block *x, int n) {
+    row_storage storage;
+    unpacked_row u;
+    float stack[2 * 64], *xd, *xs, *heap;
+    if (!unpacked_init(&u, &storage, n)) return NAN;
+    if (!activation_scales(x, n / 32, stack, 128, &xd, &xs, &heap)) { unpacked_free(&u, &storage); return NAN; }
+    float r = dot_row(path, type, (const uint8_t *)row, n, &u, x, xd, xs);
+    free(heap);
+    unpacked_free(&u, &storage);
+    return r;
+}
+
 float hark_vec_dot_q8(int type, const void *row, const hark_q8_block *x, int n) {
     ensure_init();
-#if HARK_X86
-    if (have_avx2()) return dot_q8_avx2(type, row, x, n);
-#endif
-    return dot_q8_portable(type, row, x, n);
+    return vec_dot_path(kernel_path, type, row, x, n);
+}
+
+float hark_vec_dot_q8_path(int path, int type, const void *row, const hark_q8_block *x, int n) {
+    if (!path_available(path)) return NAN;
+    return vec_dot_path(path, type, row, x, n);
 }
 
 static float dot_f32(const float *a, const float *b, int n) {
@@ -667,12 +988,13 @@ void hark_pool_destroy(hark_pool *pool) {
 // Matrix products
 
 typedef struct {
-    int type;
+    int type, path;
     const uint8_t *w;
     size_t row_bytes;
     int rows, cols, tokens, ldy;
     const float *x;
     const hark_q8_block *xq;
+    const float *xd, *xs; // activation scales, tokens * cols/32 each
     float *y;
     int rows_per_chunk;
 } matmul_task;
@@ -686,23 +1008,37 @@ static void matmul_worker(void *raw, int chunk, int thread_index) {
     int last = first + t->rows_per_chunk < t->rows ? first + t->rows_per_chunk : t->rows;
     const int quantized = !(t->type == HARK_GGML_F32 || t->type == HARK_GGML_F16 || t->type == HARK_GGML_BF16);
     const int nb = t->cols / 32;
+    if (quantized) {
+        // Each row is unpacked once, then used for every token while it is in L1.
+        row_storage storage;
+        unpacked_row u;
+        if (!unpacked_init(&u, &storage, t->cols)) {
+            for (int tok = 0; tok < t->tokens; tok++)
+                for (int r = first; r < last; r++) t->y[(size_t)tok * t->ldy + r] = NAN;
+            return;
+        }
+        if (t->tokens == 1) {
+            for (int r = first; r < last; r++)
+                t->y[r] = dot_row(t->path, t->type, t->w + (size_t)r * t->row_bytes, t->cols, &u, t->xq, t->xd, t->xs);
+            unpacked_free(&u, &storage);
+            return;
+        }
+        for (int r = first; r < last; r++) {
+            unpack_row(t->path, t->type, t->w + (size_t)r * t->row_bytes, t->cols, &u);
+            for (int tok = 0; tok < t->tokens; tok++) {
+                size_t o = (size_t)tok * nb;
+                t->y[(size_t)tok * t->ldy + r] = dot_unpacked(t->path, &u, t->xq + o, t->xd + o, t->xs + o);
+            }
+        }
+        unpacked_free(&u, &storage);
+        return;
+    }
     for (int r0 = first; r0 < last; r0 += HARK_ROW_TILE) {
         int r1 = r0 + HARK_ROW_TILE < last ? r0 + HARK_ROW_TILE : last;
         for (int tok = 0; tok < t->tokens; tok++) {
             float *y = t->y + (size_t)tok * t->ldy;
-            if (quantized) {
-                const hark_q8_block *xq = t->xq + (size_t)tok * nb;
-#if HARK_X86
-                if (have_avx2()) {
-                    for (int r = r0; r < r1; r++) y[r] = dot_q8_avx2(t->type, t->w + (size_t)r * t->row_bytes, xq, t->cols);
-                    continue;
-                }
-#endif
-                for (int r = r0; r < r1; r++) y[r] = dot_q8_portable(t->type, t->w + (size_t)r * t->row_bytes, xq, t->cols);
-            } else {
-                const float *x = t->x + (size_t)tok * t->cols;
-                for (int r = r0; r < r1; r++) y[r] = hark_vec_dot_f32(t->type, t->w + (size_t)r * t->row_bytes, x, t->cols);
-            }
+            const float *x = t->x + (size_t)tok * t->cols;
+            for (int r = r0; r < r1; r++) y[r] = hark_vec_dot_f32(t->type, t->w + (size_t)r * t->row_bytes, x, t->cols);
         }
     }
 }
@@ -714,15 +1050,30 @@ void hark_matmul(hark_pool *pool, int type, const void *w, size_t row_bytes, int
     int threads = hark_pool_threads(pool);
     int tiles = (rows + HARK_ROW_TILE - 1) / HARK_ROW_TILE;
     int tiles_per_chunk = (tiles + 8 * threads - 1) / (8 * threads);
-    matmul_task task = {type, (const uint8_t *)w, row_bytes, rows, cols, tokens, ldy, x, xq, y,
-                        tiles_per_chunk * HARK_ROW_TILE};
+    matmul_task task = {type, kernel_path, (const uint8_t *)w, row_bytes, rows, cols, tokens, ldy, x, xq,
+                        NULL, NULL, y, tiles_per_chunk * HARK_ROW_TILE};
+    float stack[2 * 512], *heap = NULL;
+    const int quantized = !(type == HARK_GGML_F32 || type == HARK_GGML_F16 || type == HARK_GGML_BF16);
+    if (quantized) {
+        // All tokens' scales as one array: token t's blocks start at t * cols/32 in both.
+        float *xd, *xs;
+        int nb = tokens * (cols / 32);
+        if (!activation_scales(xq, nb, stack, 1024, &xd, &xs, &heap)) {
+            for (int tok = 0; tok < tokens; tok++)
+                for (int r = 0; r < rows; r++) y[(size_t)tok * ldy + r] = NAN;
+            return;
+        }
+        task.xd = xd;
+        task.xs = xs;
+    }
     int chunks = (rows + task.rows_per_chunk - 1) / task.rows_per_chunk;
     // Small products are not worth waking the workers.
     if ((long)rows * cols * tokens < 32768) {
         for (int c = 0; c < chunks; c++) matmul_worker(&task, c, 0);
-        return;
+    } else {
+        hark_pool_run(pool, matmul_worker, &task, chunks);
     }
-    hark_pool_run(pool, matmul_worker, &task, chunks);
+    free(heap);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -86,6 +86,71 @@ struct KernelTests {
         }
     }
 
+    /// Every kernel path this CPU runs (AVX-512 VNNI, AVX2, portable), forced one at a time:
+    /// the portable one close to the reference dot product, the SIMD ones bit-identical to it, on
+    /// random rows, including row lengths that leave a
+    /// partial group of eight blocks (576 and 896 columns, as in SmolLM2 and Qwen2.5).
+    @Test(arguments: KernelTestBlocks.quantizedTypes)
+    func everyKernelPathEqualsPortable(type: GGMLType) {
+        let paths = [HARK_LLM_PATH_PORTABLE, HARK_LLM_PATH_AVX2, HARK_LLM_PATH_AVX512_VNNI].map { Int32($0) }
+        let available = hark_llm_kernel_paths()
+        #expect(available & 1 == 1, "the portable path always runs")
+        var rng = SplitMix64(seed: UInt64(type.rawValue) + 101)
+        let lengths = type.blockSize == 256 ? [256, 768, 1024, 4864] : [32, 96, 576, 896, 1536]
+        for columns in lengths {
+            for _ in 0..<8 {
+                let row = KernelTestBlocks.row(type, columns: columns, rng: &rng)
+                let x = (0..<columns).map { _ in rng.float() * 4 }
+                var xq = [hark_q8_block](repeating: hark_q8_block(), count: columns / 32)
+                hark_quantize_q8(x, &xq, Int32(columns))
+                row.withUnsafeBytes { r in
+                    let reference = hark_vec_dot_q8_portable(Int32(type.rawValue), r.baseAddress, xq, Int32(columns))
+                    var magnitude: Float = 0
+                    let w = KernelTestBlocks.dequantize(type, row, columns: columns)
+                    for b in 0..<(columns / 32) {
+                        let qs = withUnsafeBytes(of: xq[b].qs) { Array($0.bindMemory(to: Int8.self)) }
+                        for j in 0..<32 { magnitude += abs(w[b * 32 + j] * xq[b].d * Float(qs[j])) }
+                    }
+                    let portable = hark_vec_dot_q8_path(Int32(HARK_LLM_PATH_PORTABLE), Int32(type.rawValue), r.baseAddress, xq, Int32(columns))
+                    #expect(abs(portable - reference) <= magnitude * 1e-5 + 1e-5, "\(type) \(columns) columns: \(portable) vs \(reference)")
+                    for path in paths {
+                        let value = hark_vec_dot_q8_path(path, Int32(type.rawValue), r.baseAddress, xq, Int32(columns))
+                        if available & (1 << path) == 0 {
+                            #expect(value.isNaN, "path \(path) is not available here and must say so")
+                            continue
+                        }
+                        // Bit-identical: the model's output must not depend on the instruction set.
+                        #expect(value == portable, "\(type) \(columns) columns, path \(path): \(value) vs \(portable)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The SIMD activation quantizer gives the same bytes as the portable loop, including on
+    /// values that land exactly on .5 after scaling (roundf rounds those away from zero).
+    @Test func simdQuantizationEqualsPortable() {
+        var rng = SplitMix64(seed: 29)
+        for trial in 0..<50 {
+            let n = 32 * (1 + trial % 20)
+            let x: [Float] = (0..<n).map { i in
+                switch trial % 3 {
+                case 0: return rng.float() * 7
+                case 1: return Float(Int(rng.next() % 255) - 127) / 2 // many ties with amax 63.5
+                default: return i % 5 == 0 ? 0 : rng.float() * 1e-3
+                }
+            }
+            var fast = [hark_q8_block](repeating: hark_q8_block(), count: n / 32)
+            var portable = fast
+            hark_quantize_q8(x, &fast, Int32(n))
+            hark_quantize_q8_portable(x, &portable, Int32(n))
+            for b in 0..<(n / 32) {
+                let a = withUnsafeBytes(of: fast[b]) { Array($0) }, p = withUnsafeBytes(of: portable[b]) { Array($0) }
+                #expect(a == p, "trial \(trial) block \(b)")
+            }
+        }
+    }
+
     @Test func quantizedActivationsApproximateInput() {
         var rng = SplitMix64(seed: 3)
         let x = (0..<256).map { _ in rng.float() * 10 }
@@ -101,10 +166,12 @@ struct KernelTests {
         }
     }
 
-    @Test(arguments: [GGMLType.q4_1, .q8_0, .q6_K, .f32, .f16])
-    func threadedBatchedMatmulEqualsRowDots(type: GGMLType) throws {
+    /// Both matrix-product strategies (one token: fused per-row kernels; several tokens: rows
+    /// unpacked once and reused) give exactly the row dot products.
+    @Test(arguments: KernelTestBlocks.quantizedTypes + [.f32, .f16], [1, 5])
+    func threadedBatchedMatmulEqualsRowDots(type: GGMLType, tokens: Int) throws {
         var rng = SplitMix64(seed: 11)
-        let rows = 200, columns = 512, tokens = 5
+        let rows = 200, columns = type.blockSize == 256 ? 768 : 576
         var w: [UInt8] = []
         for _ in 0..<rows { w += KernelTestBlocks.row(type, columns: columns, rng: &rng) }
         let x = (0..<(tokens * columns)).map { _ in rng.float() }

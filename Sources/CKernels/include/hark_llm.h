@@ -16,7 +16,10 @@ extern "C" {
 // Threading contract: every function is reentrant. A `hark_pool` is driven by one thread at a
 // time (the session that owns it); `hark_pool_run` blocks until every worker finished.
 //
-// Paths: AVX2+FMA+F16C when `hark_cpu_has_avx2_fma_f16c()`, else portable C (ARM64 builds).
+// Paths: AVX-512 VNNI (with VL and BW) when present, else AVX2+FMA+F16C when
+// `hark_cpu_has_avx2_fma_f16c()`, else portable C (ARM64 builds); chosen once at run time
+// (environment variable HARK_LLM_KERNELS=portable|avx2|avx512-vnni picks a slower one). All
+// paths give bit-identical results.
 
 /// ggml type codes used here (values of ggml.h `enum ggml_type`).
 enum {
@@ -45,6 +48,8 @@ uint16_t hark_fp32_to_fp16(float f);
 
 /// Quantizes `n` floats (n a multiple of 32) into n/32 blocks.
 void hark_quantize_q8(const float *x, hark_q8_block *y, int n);
+/// The portable path of `hark_quantize_q8` (same results; the reference for the SIMD path).
+void hark_quantize_q8_portable(const float *x, hark_q8_block *y, int n);
 
 /// Dequantizes one row of `n` elements of `type` (plain reference loops).
 void hark_dequantize_row(int type, const void *src, float *dst, int n);
@@ -55,6 +60,18 @@ float hark_vec_dot_q8(int type, const void *row, const hark_q8_block *x, int n);
 
 /// The portable path of `hark_vec_dot_q8` (the reference the SIMD paths are tested against).
 float hark_vec_dot_q8_portable(int type, const void *row, const hark_q8_block *x, int n);
+
+/// Kernel paths (instruction sets) of `hark_vec_dot_q8_path`.
+enum { HARK_LLM_PATH_PORTABLE = 0, HARK_LLM_PATH_AVX2 = 1, HARK_LLM_PATH_AVX512_VNNI = 2 };
+
+/// Bit p set when path p runs on this CPU (the portable path always does).
+int hark_llm_kernel_paths(void);
+
+/// The path the kernels use here ("avx512-vnni", "avx2" or "portable").
+const char *hark_llm_kernel_name(void);
+
+/// `hark_vec_dot_q8` forced onto one path (for tests); NaN when this CPU lacks that path.
+float hark_vec_dot_q8_path(int path, int type, const void *row, const hark_q8_block *x, int n);
 
 /// Dot product of one weight row of any supported type with float activations
 /// (float types directly; quantized types dequantized block by block).
