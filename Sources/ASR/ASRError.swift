@@ -33,6 +33,8 @@ public enum ASRError: Error, Sendable, CustomStringConvertible {
     case invalidModelConfig(path: String, reason: String)
     /// The audio is empty or the options make no sense.
     case invalidInput(reason: String)
+    /// Memory for working buffers could not be allocated.
+    case outOfMemory(what: String)
 
     public var description: String {
         switch self {
@@ -64,6 +66,8 @@ public enum ASRError: Error, Sendable, CustomStringConvertible {
             return "model configuration \(path) is invalid: \(reason)"
         case let .invalidInput(reason):
             return "invalid input: \(reason)"
+        case let .outOfMemory(what):
+            return "out of memory allocating \(what)"
         case let .missingHypothesis(file, source):
             return "\(source) has no transcript for \(file)"
         }

@@ -9,7 +9,10 @@
 #include "hark_gemm.h"
 #include "hark_cpu.h"
 
+#include "hark_asr.h"
+
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +395,14 @@ static void gemm_small(const gemm_path *path, int trans_b, size_t m, size_t n, s
     }
 }
 
+// One thread, packing into `work` (workspace_floats() floats), or unpacked for few rows.
+static void sgemm_serial(const gemm_path *path, int trans_b, size_t m, size_t n, size_t k, float alpha,
+                         const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
+                         size_t ldc, float *work) {
+    if (m < SMALL_M || !work) gemm_small(path, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else gemm_packed(path, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+}
+
 // ---------------------------------------------------------------- threads
 
 typedef struct {
@@ -485,4 +496,86 @@ void hark_sgemm(int trans_b, size_t m, size_t n, size_t k, float alpha,
         if (started[t]) pthread_join(ids[t], NULL);
         else if (jobs[t].m > 0 && jobs[t].n > 0) run_job(&jobs[t]); // could not start a thread: do it here
     }
+}
+
+// ---------------------------------------------------------------- attention
+
+// Work is cut into (head, block of query rows) units taken from a shared counter, head by head,
+// so both threads read the same head's keys and values from cache, and a block's scores
+// (QUERY_BLOCK x keys) stay in L2 between the two products and the softmax. Blocks start at
+// multiples of every MR and a short tail joins the block before it (which may then hold up to
+// QUERY_BLOCK + SMALL_M - 1 rows), so each value comes from the same kernel and tile as in one
+// product over all rows: results do not depend on the blocking or the thread count.
+enum { QUERY_BLOCK = 96 };
+
+static size_t query_blocks(size_t queries) {
+    const size_t full = queries / QUERY_BLOCK, tail = queries % QUERY_BLOCK;
+    return full == 0 || tail >= SMALL_M ? full + (tail > 0) : full;
+}
+
+typedef struct {
+    const gemm_path *path;
+    const float *q, *k, *v;
+    size_t q_stride, k_stride, v_stride, out_stride;
+    float *out;
+    size_t queries, keys, heads, head_dim, blocks;
+    float scale;
+    atomic_size_t next;
+} attention_job;
+
+typedef struct {
+    attention_job *job;
+    float *work;   // packing space, then the scores of one block of query rows
+} attention_worker;
+
+static void *run_attention(void *argument) {
+    const attention_worker *worker = argument;
+    attention_job *job = worker->job;
+    float *scores = worker->work + workspace_floats();
+    const size_t units = job->heads * job->blocks;
+    for (;;) {
+        const size_t unit = atomic_fetch_add(&job->next, 1);
+        if (unit >= units) break;
+        const size_t head = unit / job->blocks, block = unit % job->blocks, row = block * QUERY_BLOCK;
+        const size_t rows = block + 1 == job->blocks ? job->queries - row : QUERY_BLOCK;
+        const size_t column = head * job->head_dim;
+        sgemm_serial(job->path, 1, rows, job->keys, job->head_dim, job->scale,
+                     job->q + row * job->q_stride + column, job->q_stride, job->k + column, job->k_stride,
+                     0, scores, job->keys, worker->work);
+        hark_softmax_rows(scores, rows, job->keys, job->keys, NULL);
+        sgemm_serial(job->path, 0, rows, job->head_dim, job->keys, 1, scores, job->keys,
+                     job->v + column, job->v_stride, 0, job->out + row * job->out_stride + column,
+                     job->out_stride, worker->work);
+    }
+    return NULL;
+}
+
+int hark_unmasked_attention(const float *q, size_t q_stride, const float *k, size_t k_stride,
+                   const float *v, size_t v_stride, float *out, size_t out_stride,
+                   size_t queries, size_t keys, size_t heads, size_t head_dim, float scale, int threads) {
+    if (queries == 0 || heads == 0 || head_dim == 0) return 1;
+    if (keys == 0) {
+        for (size_t i = 0; i < queries; i++) memset(out + i * out_stride, 0, heads * head_dim * sizeof(float));
+        return 1;
+    }
+    attention_job job = {current_path(), q, k, v, q_stride, k_stride, v_stride, out_stride, out,
+                         queries, keys, heads, head_dim, query_blocks(queries), scale, 0};
+    const size_t units = heads * job.blocks;
+    if (threads < 1) threads = 1;
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if ((size_t)threads > units) threads = (int)units;
+    const size_t per_thread = workspace_floats() + (size_t)(QUERY_BLOCK + SMALL_M) * keys;
+    float *work = aligned_alloc(64, ((per_thread * (size_t)threads * sizeof(float) + 63) / 64) * 64);
+    if (!work) return 0;
+    attention_worker workers[MAX_THREADS];
+    pthread_t ids[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int t = 0; t < threads; t++) workers[t] = (attention_worker){&job, work + per_thread * (size_t)t};
+    for (int t = 1; t < threads; t++) started[t] = pthread_create(&ids[t], NULL, run_attention, &workers[t]) == 0;
+    run_attention(&workers[0]); // also finishes the units of any thread that could not start
+    for (int t = 1; t < threads; t++) {
+        if (started[t]) pthread_join(ids[t], NULL);
+    }
+    free(work);
+    return 1;
 }

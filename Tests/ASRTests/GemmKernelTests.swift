@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import HarkTestSupport
 import Testing
 
@@ -84,5 +85,57 @@ import Testing
         var c: [Float] = [1, 2, 3, 4]
         hark_sgemm(1, 2, 2, 0, 1, [], 1, [], 1, 0.5, &c, 2, 1)
         #expect(c == [0.5, 1, 1.5, 2])
+    }
+
+    /// `hark_unmasked_attention` (the encoder's) must give exactly what one `hark_sgemm` +
+    /// `hark_softmax_rows` per head gives, whatever the thread count and however the query rows
+    /// fall into blocks, and stay close to a double-precision softmax(QK^T/sqrt(d))V.
+    @Test(arguments: [(queries: 1, keys: 1), (queries: 7, keys: 37), (queries: 97, keys: 200), (queries: 120, keys: 64), (queries: 250, keys: 250)])
+    func attentionMatchesPerHeadProducts(queries: Int, keys: Int) {
+        defer { hark_gemm_force_path(-1) }
+        let heads = 3, headDim = 24, width = heads * headDim, stride = 3 * width + 5
+        var rng = SplitMix64(seed: UInt64(queries * 1000 + keys))
+        let qkv = (0..<(max(queries, keys) * stride)).map { _ in Float.random(in: -2...2, using: &rng) }
+        let scale = 1 / Float(headDim).squareRoot()
+        for path in Self.availablePaths {
+            hark_gemm_force_path(path)
+            var expected = [Float](repeating: 0, count: queries * width)
+            var scores = [Float](repeating: 0, count: queries * keys)
+            qkv.withUnsafeBufferPointer { x in
+                for head in 0..<heads {
+                    let column = head * headDim
+                    hark_sgemm(1, queries, keys, headDim, scale, x.baseAddress! + column, stride,
+                               x.baseAddress! + width + column, stride, 0, &scores, keys, 1)
+                    hark_softmax_rows(&scores, queries, keys, keys, nil)
+                    expected.withUnsafeMutableBufferPointer { out in
+                        hark_sgemm(0, queries, headDim, keys, 1, scores, keys, x.baseAddress! + 2 * width + column, stride,
+                                   0, out.baseAddress! + column, width, 1)
+                    }
+                }
+            }
+            for threads: Int32 in [1, 2, 5] {
+                var got = [Float](repeating: .nan, count: queries * width)
+                let ok = qkv.withUnsafeBufferPointer { x in
+                    hark_unmasked_attention(x.baseAddress!, stride, x.baseAddress! + width, stride, x.baseAddress! + 2 * width, stride,
+                                            &got, width, queries, keys, heads, headDim, scale, threads)
+                }
+                #expect(ok == 1)
+                #expect(got == expected, "path \(path), \(threads) threads: differs from per-head products")
+            }
+            // Double-precision reference for one head's first and last query.
+            for query in Set([0, queries - 1]) {
+                let head = heads - 1, column = head * headDim
+                let logits = (0..<keys).map { key in
+                    (0..<headDim).reduce(0.0) { $0 + Double(qkv[query * stride + column + $1]) * Double(qkv[key * stride + width + column + $1]) } * Double(scale)
+                }
+                let top = logits.max()!
+                let weights = logits.map { exp($0 - top) }
+                let total = weights.reduce(0, +)
+                for d in 0..<headDim {
+                    let want = (0..<keys).reduce(0.0) { $0 + weights[$1] / total * Double(qkv[$1 * stride + 2 * width + column + d]) }
+                    #expect(abs(Double(expected[query * width + column + d]) - want) < 1e-4)
+                }
+            }
+        }
     }
 }

@@ -208,16 +208,16 @@ public final class WhisperModel: Sendable {
         let normed = FloatBuffer(count: outFrames * d)
         let qkv = FloatBuffer(count: outFrames * 3 * d)
         let attended = FloatBuffer(count: outFrames * d)
-        let scores = FloatBuffer(count: outFrames * outFrames)
         let ffnWidth = encoderBlocks[0].ffnIn.outputs
         let hidden = FloatBuffer(count: outFrames * ffnWidth)
         for block in encoderBlocks {
             block.attentionNorm(x.constant, rows: outFrames, into: normed.pointer)
             block.qkv(normed.constant, rows: outFrames, into: qkv.pointer)
-            multiHeadAttention(q: qkv.constant, qStride: 3 * d, k: qkv.constant + d, kStride: 3 * d,
-                               v: qkv.constant + 2 * d, vStride: 3 * d, out: attended.pointer, outStride: d,
-                               queries: outFrames, keys: outFrames, heads: dims.heads, headDim: dims.headDim,
-                               causalStart: nil, scores: scores.pointer)
+            guard hark_unmasked_attention(qkv.constant, 3 * d, qkv.constant + d, 3 * d, qkv.constant + 2 * d, 3 * d,
+                                 attended.pointer, d, outFrames, outFrames, dims.heads, dims.headDim,
+                                 1 / Float(dims.headDim).squareRoot(), gemmThreads) != 0 else {
+                throw ASRError.outOfMemory(what: "encoder attention scores")
+            }
             block.attentionOut.accumulate(attended.constant, rows: outFrames, into: x.pointer)
             block.ffnNorm(x.constant, rows: outFrames, into: normed.pointer)
             block.ffnIn(normed.constant, rows: outFrames, into: hidden.pointer)

@@ -21,6 +21,15 @@ void hark_sgemm(int trans_b, size_t m, size_t n, size_t k, float alpha,
                 const float *a, size_t lda, const float *b, size_t ldb,
                 float beta, float *c, size_t ldc, int threads);
 
+/// Multi-head attention without a mask (Whisper's encoder): for each head h, with Q, K, V the
+/// head's `head_dim` columns starting at h * head_dim of rows of `q`, `k`, `v` (row strides in
+/// floats), out_h = softmax(scale * Q K^T) V, written to the same columns of `out`. Work is
+/// split over `threads` threads by head and block of query rows; every output value is computed
+/// exactly as `hark_sgemm` + `hark_softmax_rows` compute it. Returns 0 when out of memory.
+int hark_unmasked_attention(const float *q, size_t q_stride, const float *k, size_t k_stride,
+                   const float *v, size_t v_stride, float *out, size_t out_stride,
+                   size_t queries, size_t keys, size_t heads, size_t head_dim, float scale, int threads);
+
 /// The path `hark_sgemm` uses (the best this CPU has unless forced).
 int hark_gemm_path(void);
 
