@@ -154,15 +154,7 @@ func utterances(_ events: [ListenEvent]) -> [(start: Double, end: Double)] {
         let raw = dir.file("synthetic.s16")
         let ints = recording.samples.map { Int16(clamping: Int(($0 * 32767).rounded())) }
         try ints.withUnsafeBytes { Data($0) }.write(to: raw)
-        let alsa = try ALSAConfiguration(text: """
-            pcm.harklisten {
-                type file
-                slave.pcm null
-                file "/dev/null"
-                infile "\(raw.path)"
-                format "raw"
-            }
-            """)
+        let alsa = try ALSAConfiguration(text: ALSAFilePlugin.capture(device: "harklisten", infile: raw))
         let source = try CaptureAudioSource(device: "harklisten", configuration: alsa)
         let detector = try VoiceActivityDetectors.makeDefault(sileroModel: ProjectPaths.sileroVAD)
         let listener = Listener(recognizer: FixedRecognizer(), detector: detector, config: unpaddedConfig)

@@ -105,14 +105,7 @@ import VAD
         func session(gate: Bool) async throws -> (log: EventLog, pcm: Data) {
             let dir = try TemporaryDirectory()
             let output = dir.file("spoken.raw")
-            let alsa = try ALSAConfiguration(text: """
-                pcm.harkspeaker {
-                    type file
-                    slave.pcm null
-                    file "\(output.path)"
-                    format "raw"
-                }
-                """)
+            let alsa = try ALSAConfiguration(text: ALSAFilePlugin.playback(device: "harkspeaker", output: output))
             let echo = EchoAudioSource()
             let speaker = SpeakerOutput(device: "harkspeaker", configuration: alsa) { samples, rate in echo.add(samples, rate: rate) }
             var setup = Setup()

@@ -36,15 +36,7 @@ private final class ServiceProcess: @unchecked Sendable {
         self.dir = dir
         let infile = audio ?? dir.appendingPathComponent("silence.s16")
         if audio == nil { try Data().write(to: infile) }
-        try """
-            pcm.harkfile {
-                type file
-                slave.pcm null
-                file "/dev/null"
-                infile "\(infile.path)"
-                format "raw"
-            }
-            """.write(to: dir.appendingPathComponent("alsa.conf"), atomically: true, encoding: .utf8)
+        try ALSAFilePlugin.capture(infile: infile).write(to: dir.appendingPathComponent("alsa.conf"), atomically: true, encoding: .utf8)
         try """
             speak: false
             models:

@@ -6,15 +6,7 @@ import HarkTestSupport
 /// An ALSA configuration defining `pcm.harkfile`: the `file` plugin over a `null` slave,
 /// substituting `infile`'s raw samples for what the slave captures.
 func fileCaptureConfiguration(infile: URL) throws -> ALSAConfiguration {
-    try ALSAConfiguration(text: """
-        pcm.harkfile {
-            type file
-            slave.pcm null
-            file "/dev/null"
-            infile "\(infile.path)"
-            format "raw"
-        }
-        """)
+    try ALSAConfiguration(text: ALSAFilePlugin.capture(infile: infile))
 }
 
 /// Raw S16_LE bytes of `samples`.
@@ -164,15 +156,7 @@ func testSignal(count: Int, seed: UInt64 = 1) -> [Int16] {
         let raw = dir.file("in.s16")
         try rawS16(samples).write(to: raw)
         let configURL = dir.file("harkfile.conf")
-        try """
-            pcm.harkfile {
-                type file
-                slave.pcm null
-                file "/dev/null"
-                infile "\(raw.path)"
-                format "raw"
-            }
-            """.write(to: configURL, atomically: true, encoding: .utf8)
+        try ALSAFilePlugin.capture(infile: raw).write(to: configURL, atomically: true, encoding: .utf8)
         let config = try ALSAConfiguration(contentsOf: configURL)
         #expect(config.definedPCMNames == ["harkfile"])
         #expect(config.string(at: "pcm.harkfile.infile") == raw.path)

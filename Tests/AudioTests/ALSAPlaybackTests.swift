@@ -5,14 +5,7 @@ import HarkTestSupport
 
 /// `pcm.harkout`: the `file` plugin over a `null` slave, writing what is played to `file`.
 func filePlaybackConfiguration(output: URL) throws -> ALSAConfiguration {
-    try ALSAConfiguration(text: """
-        pcm.harkout {
-            type file
-            slave.pcm null
-            file "\(output.path)"
-            format "raw"
-        }
-        """)
+    try ALSAConfiguration(text: ALSAFilePlugin.playback(output: output))
 }
 
 @Suite(.serialized) struct ALSAPlaybackTests {

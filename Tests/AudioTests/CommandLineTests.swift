@@ -10,9 +10,7 @@ import Audio
         let raw = dir.file("in.s16")
         try rawS16(samples).write(to: raw)
         let conf = dir.file("harkfile.conf")
-        try """
-            pcm.harkfile { type file; slave.pcm null; file "/dev/null"; infile "\(raw.path)"; format "raw" }
-            """.write(to: conf, atomically: true, encoding: .utf8)
+        try ALSAFilePlugin.capture(infile: raw).write(to: conf, atomically: true, encoding: .utf8)
         let out = dir.file("out.wav")
         let result = try runHark(["record", "--alsa-config", conf.path, "--seconds", "2", out.path])
         #expect(result.status == 0, "stderr: \(result.stderr)")
@@ -33,8 +31,7 @@ import Audio
         let wav = try WAVWriter.encode(AudioClip(samples: samples.map { Float($0) / 32768 }, sampleRate: 22_050))
         let out = dir.file("out.raw")
         let conf = dir.file("out.conf")
-        try "pcm.harkout { type file; slave.pcm null; file \"\(out.path)\"; format \"raw\" }"
-            .write(to: conf, atomically: true, encoding: .utf8)
+        try ALSAFilePlugin.playback(output: out).write(to: conf, atomically: true, encoding: .utf8)
         let result = try runHark(["play", "--alsa-config", conf.path, "-"], stdin: wav)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(try Data(contentsOf: out) == rawS16(samples))
