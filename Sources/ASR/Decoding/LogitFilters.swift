@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Whisper's rules on which token may come next, applied to one hypothesis's logits before the
@@ -25,48 +26,57 @@ public struct LogitFilters: Sendable {
 
     /// Sets forbidden logits to -inf. `generated` are the tokens after the prompt.
     public func apply(_ logits: inout [Float], generated: [Int]) {
-        let step = generated.count
+        var scratch = [Float](repeating: 0, count: timestamps ? logits.count : 0)
         logits.withUnsafeMutableBufferPointer { l in
-            for id in suppress where id < l.count { l[id] = -.infinity }
-            if step == 0 { for id in suppressAtBegin where id < l.count { l[id] = -.infinity } }
-            guard timestamps else { return }
-            let begin = tokens.timestampBegin
-            let end = min(tokens.timestampEnd, l.count - 1)
-            l[tokens.noTimestamps] = -.infinity
-            var checkTimestampMass = false
-            if step == 0 {
-                for i in 0..<begin { l[i] = -.infinity }
-                let maxInitial = begin + maxInitialTimestampIndex
-                if maxInitial + 1 <= end { for i in (maxInitial + 1)...end { l[i] = -.infinity } }
-            } else {
-                let last = generated[step - 1]
-                if last >= begin {
-                    let penultimate = step >= 2 ? generated[step - 2] : last
-                    if penultimate >= begin {
-                        // A closed pair: text (or end of text) must follow.
-                        for i in begin...end { l[i] = -.infinity }
-                    } else {
-                        // An open timestamp: close it (same or later time) or end.
-                        for i in 0..<tokens.endOfText { l[i] = -.infinity }
-                        if last > begin { for i in begin..<last { l[i] = -.infinity } }
-                        checkTimestampMass = true
-                    }
+            scratch.withUnsafeMutableBufferPointer { apply(l, generated: generated, scratch: $0) }
+        }
+    }
+
+    /// `apply` in place on a step's logits; `scratch` (as many values as the logits when
+    /// `timestamps`) receives the log-probabilities the timestamp rule needs.
+    func apply(_ l: UnsafeMutableBufferPointer<Float>, generated: [Int], scratch: UnsafeMutableBufferPointer<Float>) {
+        let step = generated.count
+        for id in suppress where id < l.count { l[id] = -.infinity }
+        if step == 0 { for id in suppressAtBegin where id < l.count { l[id] = -.infinity } }
+        guard timestamps else { return }
+        let begin = tokens.timestampBegin
+        let end = min(tokens.timestampEnd, l.count - 1)
+        l[tokens.noTimestamps] = -.infinity
+        var checkTimestampMass = false
+        if step == 0 {
+            for i in 0..<begin { l[i] = -.infinity }
+            let maxInitial = begin + maxInitialTimestampIndex
+            if maxInitial + 1 <= end { for i in (maxInitial + 1)...end { l[i] = -.infinity } }
+        } else {
+            let last = generated[step - 1]
+            if last >= begin {
+                let penultimate = step >= 2 ? generated[step - 2] : last
+                if penultimate >= begin {
+                    // A closed pair: text (or end of text) must follow.
+                    for i in begin...end { l[i] = -.infinity }
                 } else {
+                    // An open timestamp: close it (same or later time) or end.
+                    for i in 0..<tokens.endOfText { l[i] = -.infinity }
+                    if last > begin { for i in begin..<last { l[i] = -.infinity } }
                     checkTimestampMass = true
-                    // Timestamps must increase.
-                    if let previous = generated.last(where: { $0 >= begin }) {
-                        for i in begin...previous { l[i] = -.infinity }
-                    }
+                }
+            } else {
+                checkTimestampMass = true
+                // Timestamps must increase.
+                if let previous = generated.last(where: { $0 >= begin }) {
+                    for i in begin...previous { l[i] = -.infinity }
                 }
             }
-            if checkTimestampMass {
-                // If all timestamps together are likelier than any single text token, take a timestamp.
-                let logProbs = logSoftmax(Array(l))
-                var maxText = -Float.infinity
-                for i in 0..<begin { maxText = max(maxText, logProbs[i]) }
-                let timestampMass = logSumExp(logProbs[begin...end])
-                if timestampMass > maxText { for i in 0..<begin { l[i] = -.infinity } }
-            }
+        }
+        if checkTimestampMass {
+            // If all timestamps together are likelier than any single text token, take a timestamp.
+            precondition(scratch.count >= l.count, "timestamp rules need scratch for the log-probabilities")
+            let logProbs = scratch.baseAddress!
+            hark_log_softmax(l.baseAddress!, logProbs, l.count)
+            var maxText = -Float.infinity
+            for i in 0..<begin { maxText = max(maxText, logProbs[i]) }
+            let timestampMass = logSumExp(UnsafeBufferPointer(start: logProbs + begin, count: end - begin + 1))
+            if timestampMass > maxText { for i in 0..<begin { l[i] = -.infinity } }
         }
     }
 }
@@ -81,7 +91,7 @@ func logSoftmax(_ x: [Float]) -> [Float] {
     return x.map { $0 - logSum }
 }
 
-func logSumExp(_ x: ArraySlice<Float>) -> Float {
+func logSumExp<C: Collection>(_ x: C) -> Float where C.Element == Float {
     let m = x.max() ?? -.infinity
     guard m.isFinite else { return -.infinity }
     var sum: Float = 0

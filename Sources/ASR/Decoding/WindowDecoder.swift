@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The outcome of decoding one 30 s window once (one temperature).
@@ -72,25 +73,32 @@ public struct WindowDecoder {
 
     private func greedy(first: [Float], maxNew: Int, options: WindowDecodingOptions, noSpeech: Float) throws -> WindowDecoding {
         var rng = SplitMix64(seed: options.seed)
-        var logits = first
+        let vocab = first.count
+        // The logits of each step stay in the session's scratch and are filtered in place; the
+        // log-probabilities go to one buffer reused for every step.
+        let firstLogits = FloatBuffer(first)
+        let logProbBuffer = FloatBuffer(count: vocab), scratch = FloatBuffer(count: vocab)
+        let logProbs = logProbBuffer.pointer
+        var logits = firstLogits.pointer
         var generated: [Int] = []
         var sum: Float = 0
         for step in 0..<maxNew {
-            options.filters.apply(&logits, generated: generated)
-            let logProbs = logSoftmax(logits)
+            options.filters.apply(UnsafeMutableBufferPointer(start: logits, count: vocab), generated: generated,
+                                  scratch: UnsafeMutableBufferPointer(start: scratch.pointer, count: vocab))
+            hark_log_softmax(logits, logProbs, vocab)
             let next: Int
             if options.temperature > 0 {
-                next = sample(logProbs, temperature: options.temperature, rng: &rng)
+                next = sample(Array(UnsafeBufferPointer(start: logProbs, count: vocab)), temperature: options.temperature, rng: &rng)
             } else {
                 var best = 0
-                for i in 1..<logProbs.count where logProbs[i] > logProbs[best] { best = i }
+                for i in 1..<vocab where logProbs[i] > logProbs[best] { best = i }
                 next = best
             }
             sum += logProbs[next]
             if next == tokens.endOfText { break }
             generated.append(next)
             if step == maxNew - 1 { break }
-            logits = try session.forward([[next]]).last[0]
+            logits = try session.step([[next]])
         }
         return WindowDecoding(tokens: generated, sumLogProb: sum, noSpeechProb: noSpeech, temperature: options.temperature)
     }
@@ -111,16 +119,23 @@ public struct WindowDecoder {
         let maxHypotheses = max(1, Int((Float(beam) * options.patience).rounded()))
         // The first step expands the single prompt hypothesis (as CTranslate2 does).
         var beams: [(tokens: [Int], score: Float)] = [([], 0)]
-        var beamLogits: [[Float]] = [first]
+        let vocab = first.count
+        // Each step's logits [beams][vocab] stay in the session's scratch, filtered in place.
+        let firstLogits = FloatBuffer(first)
+        let logProbBuffer = FloatBuffer(count: vocab), scratch = FloatBuffer(count: vocab)
+        let logProbs = logProbBuffer.pointer
+        var beamLogits = firstLogits.pointer
         var finished: [(tokens: [Int], sum: Float)] = []
         for step in 0..<maxNew {
             var candidates: [(score: Float, beam: Int, token: Int)] = []
             for (b, hypothesis) in beams.enumerated() {
-                var logits = beamLogits[b]
-                options.filters.apply(&logits, generated: hypothesis.tokens)
-                let logProbs = logSoftmax(logits)
+                let logits = beamLogits + b * vocab
+                options.filters.apply(UnsafeMutableBufferPointer(start: logits, count: vocab), generated: hypothesis.tokens,
+                                      scratch: UnsafeMutableBufferPointer(start: scratch.pointer, count: vocab))
+                hark_log_softmax(logits, logProbs, vocab)
                 // Keep this beam's best `candidatesPerStep` tokens (enough for the global top-k).
-                candidates += topK(logProbs, candidatesPerStep).map { (hypothesis.score + logProbs[$0], b, $0) }
+                candidates += topK(UnsafeBufferPointer(start: logProbs, count: vocab), candidatesPerStep)
+                    .map { (hypothesis.score + logProbs[$0], b, $0) }
             }
             candidates.sort { $0.score > $1.score }
             candidates = Array(candidates.prefix(candidatesPerStep))
@@ -152,7 +167,7 @@ public struct WindowDecoder {
                 session.reorder(next.map(\.source))
             }
             beams = next.map { ($0.tokens, $0.score) }
-            beamLogits = try session.forward(next.map { [$0.token] }).last
+            beamLogits = try session.step(next.map { [$0.token] })
         }
         guard let best = finished.max(by: { $0.sum / Float(max($0.tokens.count, 1)) < $1.sum / Float(max($1.tokens.count, 1)) }) else {
             return WindowDecoding(tokens: [], sumLogProb: -.infinity, noSpeechProb: noSpeech, temperature: options.temperature)
@@ -162,7 +177,7 @@ public struct WindowDecoder {
 }
 
 /// Indices of the `k` largest values, largest first.
-func topK(_ values: [Float], _ k: Int) -> [Int] {
+func topK<C: RandomAccessCollection>(_ values: C, _ k: Int) -> [Int] where C.Element == Float, C.Index == Int {
     var best: [Int] = []
     best.reserveCapacity(k + 1)
     for (i, v) in values.enumerated() where v > -.infinity {

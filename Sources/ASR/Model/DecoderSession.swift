@@ -3,8 +3,14 @@ import COpenBLAS
 import Foundation
 
 /// The mutable state of decoding one audio window: the cross-attention keys/values computed once
-/// from the encoder output, and per-hypothesis self-attention caches. Owned by one task at a time
-/// (not `Sendable`); many sessions can share one `WhisperModel`.
+/// from the encoder output, per-hypothesis self-attention caches, and the scratch of a step.
+/// Owned by one task at a time (not `Sendable`); many sessions can share one `WhisperModel`.
+///
+/// A step is bound by memory traffic, so its layout serves the kernels (`hark_decoder.h`): keys
+/// are stored transposed per head ([head][headDim][position]) and values per head
+/// ([head][position][headDim]), so that scores and weighted sums stream memory in order, and all
+/// hypotheses' queries go through the audio keys together (read once per step, not once per
+/// hypothesis). Buffers are kept between steps: a step allocates only the arrays it returns.
 public final class DecoderSession {
     public let model: WhisperModel
     /// Hypotheses decoded side by side (1 for greedy, the beam size for beam search).
@@ -13,9 +19,21 @@ public final class DecoderSession {
     public private(set) var length = 0
 
     private let audioFrames: Int
-    private let crossKV: [FloatBuffer]   // per layer [audioFrames, 2d]: keys then values per row
-    private var selfK: [FloatBuffer]      // per layer [batch, textContext, d]
+    private let heads: Int
+    private let headDim: Int
+    private let width: Int
+    private let context: Int
+    private let crossKT: [FloatBuffer]   // per layer [heads][headDim][audioFrames]
+    private let crossV: [FloatBuffer]    // per layer [heads][audioFrames][headDim]
+    /// Self-attention caches, per layer [capacity hypotheses][heads][headDim][context] (keys) and
+    /// [capacity][heads][context][headDim] (values); `spare` is the other half of a double
+    /// buffer that reordering hypotheses copies into.
+    private var selfKT: [FloatBuffer]
     private var selfV: [FloatBuffer]
+    private var spareKT: [FloatBuffer]
+    private var spareV: [FloatBuffer]
+    private var capacity: Int
+    private var scratch = Scratch(rows: 0, scores: 0, width: 0, ffnWidth: 0, vocabulary: 0)
 
     /// When set, called with (layer, head, weights[queries, audioFrames]) for each cross-attention
     /// head during `forward`; used for word timestamps.
@@ -24,28 +42,47 @@ public final class DecoderSession {
     public init(model: WhisperModel, encoderOutput: EncoderOutput, batch: Int = 1) {
         self.model = model
         self.batch = batch
+        let dims = model.dimensions
         audioFrames = encoderOutput.frames
-        let d = model.dimensions.width
-        crossKV = encoderOutput.values.withUnsafeBufferPointer { enc in
-            model.decoderBlocks.map { block in
-                let kv = FloatBuffer(count: encoderOutput.frames * 2 * d)
-                block.crossKV(enc.baseAddress!, rows: encoderOutput.frames, into: kv.pointer)
-                return kv
+        heads = dims.heads
+        headDim = dims.headDim
+        width = dims.width
+        context = dims.textContext
+        let frames = encoderOutput.frames, d = dims.width, hd = dims.headDim
+        var keys: [FloatBuffer] = []
+        var values: [FloatBuffer] = []
+        let kv = FloatBuffer(count: frames * 2 * d)
+        encoderOutput.values.withUnsafeBufferPointer { enc in
+            for block in model.decoderBlocks {
+                block.crossKV(enc.baseAddress!, rows: frames, into: kv.pointer)
+                let kt = FloatBuffer(count: frames * d), v = FloatBuffer(count: frames * d)
+                for f in 0..<frames {
+                    let row = kv.pointer + f * 2 * d
+                    for h in 0..<dims.heads {
+                        for j in 0..<hd { kt.pointer[(h * hd + j) * frames + f] = row[h * hd + j] }
+                        (v.pointer + (h * frames + f) * hd).update(from: row + d + h * hd, count: hd)
+                    }
+                }
+                keys.append(kt)
+                values.append(v)
             }
         }
-        let cacheSize = batch * model.dimensions.textContext * d
-        selfK = model.decoderBlocks.map { _ in FloatBuffer(count: cacheSize) }
+        crossKT = keys
+        crossV = values
+        capacity = batch
+        let cacheSize = batch * dims.textContext * d
+        selfKT = model.decoderBlocks.map { _ in FloatBuffer(count: cacheSize) }
         selfV = model.decoderBlocks.map { _ in FloatBuffer(count: cacheSize) }
+        spareKT = model.decoderBlocks.map { _ in FloatBuffer(count: cacheSize) }
+        spareV = model.decoderBlocks.map { _ in FloatBuffer(count: cacheSize) }
     }
 
     /// Forgets the decoded tokens (keeps the audio) and sets the number of hypotheses.
     public func reset(batch newBatch: Int? = nil) {
         length = 0
-        if let newBatch, newBatch != batch {
+        if let newBatch {
+            ensureCapacity(newBatch)
             batch = newBatch
-            let cacheSize = newBatch * model.dimensions.textContext * model.dimensions.width
-            selfK = model.decoderBlocks.map { _ in FloatBuffer(count: cacheSize) }
-            selfV = model.decoderBlocks.map { _ in FloatBuffer(count: cacheSize) }
         }
     }
 
@@ -53,49 +90,70 @@ public final class DecoderSession {
     public func expand(to count: Int) {
         precondition(batch == 1)
         if count == 1 { return }
-        let d = model.dimensions.width
-        let stride = model.dimensions.textContext * d
-        let used = length * d
-        let grown = (selfK + selfV).map { cache -> FloatBuffer in
-            let copy = FloatBuffer(count: count * stride)
-            for b in 0..<count { (copy.pointer + b * stride).update(from: cache.pointer, count: used) }
-            return copy
-        }
-        selfK = Array(grown[0..<selfK.count])
-        selfV = Array(grown[selfK.count...])
-        batch = count
+        select([Int](repeating: 0, count: count))
     }
 
     /// Keeps the hypotheses `sources` (in that order), shrinking or growing the batch.
     public func select(_ sources: [Int]) {
-        let d = model.dimensions.width
-        let stride = model.dimensions.textContext * d
-        let used = length * d
-        let picked = (selfK + selfV).map { cache -> FloatBuffer in
-            let copy = FloatBuffer(count: sources.count * stride)
-            for (b, source) in sources.enumerated() { (copy.pointer + b * stride).update(from: cache.pointer + source * stride, count: used) }
-            return copy
+        precondition(sources.allSatisfy { $0 >= 0 && $0 < batch })
+        ensureCapacity(sources.count)
+        if sources == Array(0..<batch) { return }
+        let stride = context * width
+        let used = length
+        for layer in 0..<selfKT.count {
+            let kt = selfKT[layer].pointer, v = selfV[layer].pointer
+            let newKT = spareKT[layer].pointer, newV = spareV[layer].pointer
+            for (b, source) in sources.enumerated() {
+                // Only the first `length` positions of each head's rows are in use.
+                for row in 0..<(heads * headDim) {
+                    (newKT + b * stride + row * context).update(from: kt + source * stride + row * context, count: used)
+                }
+                for h in 0..<heads {
+                    (newV + b * stride + h * context * headDim).update(from: v + source * stride + h * context * headDim,
+                                                                       count: used * headDim)
+                }
+            }
         }
-        selfK = Array(picked[0..<selfK.count])
-        selfV = Array(picked[selfK.count...])
+        swap(&selfKT, &spareKT)
+        swap(&selfV, &spareV)
         batch = sources.count
     }
 
     /// Reorders the hypotheses' caches: hypothesis i continues from old hypothesis `sources[i]`.
     public func reorder(_ sources: [Int]) {
         precondition(sources.count == batch)
-        if sources == Array(0..<batch) { return }
-        let d = model.dimensions.width
-        let stride = model.dimensions.textContext * d
-        let used = length * d
-        for buffers in [selfK, selfV] {
-            for cache in buffers {
-                let copy = FloatBuffer(count: batch * used)
-                for b in 0..<batch { (copy.pointer + b * used).update(from: cache.pointer + b * stride, count: used) }
-                for (b, source) in sources.enumerated() {
-                    (cache.pointer + b * stride).update(from: copy.pointer + source * used, count: used)
-                }
-            }
+        select(sources)
+    }
+
+    /// Makes room for `count` hypotheses, keeping the current ones.
+    private func ensureCapacity(_ count: Int) {
+        guard count > capacity else { return }
+        let size = count * context * width
+        let keep = batch * context * width
+        selfKT = selfKT.map { old in let grown = FloatBuffer(count: size); grown.pointer.update(from: old.pointer, count: keep); return grown }
+        selfV = selfV.map { old in let grown = FloatBuffer(count: size); grown.pointer.update(from: old.pointer, count: keep); return grown }
+        spareKT = spareKT.map { _ in FloatBuffer(count: size) }
+        spareV = spareV.map { _ in FloatBuffer(count: size) }
+        capacity = count
+    }
+
+    /// Scratch buffers of a step, grown when a step needs more.
+    private struct Scratch {
+        let rows: Int, scores: Int
+        let x, normed, qkv, attended, hidden, scoreBuffer, picked, logits: FloatBuffer
+
+        init(rows: Int, scores: Int, width: Int, ffnWidth: Int, vocabulary: Int) {
+            self.rows = rows
+            self.scores = scores
+            x = FloatBuffer(count: rows * width)
+            normed = FloatBuffer(count: rows * width)
+            qkv = FloatBuffer(count: rows * 3 * width)
+            attended = FloatBuffer(count: rows * width)
+            hidden = FloatBuffer(count: rows * ffnWidth)
+            scoreBuffer = FloatBuffer(count: scores)
+            // Picked rows: the last position of each hypothesis plus one extra.
+            picked = FloatBuffer(count: (rows + 1) * width)
+            logits = FloatBuffer(count: (rows + 1) * vocabulary)
         }
     }
 
@@ -104,86 +162,122 @@ public final class DecoderSession {
     /// the new tokens) of hypothesis 0 too, when asked (the no-speech probability reads the logits
     /// at the start-of-transcript token).
     public func forward(_ tokens: [[Int]], extraPosition: Int? = nil) throws -> (last: [[Float]], extra: [Float]?) {
+        let vocab = model.dimensions.vocabularySize
+        let logits = try step(tokens, extraPosition: extraPosition)
+        let last = (0..<batch).map { Array(UnsafeBufferPointer(start: logits + $0 * vocab, count: vocab)) }
+        let extra = extraPosition.map { _ in Array(UnsafeBufferPointer(start: logits + batch * vocab, count: vocab)) }
+        return (last, extra)
+    }
+
+    /// `forward` without copying: the logits [batch (+1 with `extraPosition`)][vocab] stay in the
+    /// session's scratch, valid until the next step.
+    func step(_ tokens: [[Int]], extraPosition: Int? = nil) throws -> UnsafeMutablePointer<Float> {
         let dims = model.dimensions
-        let d = dims.width
+        let d = width
         guard tokens.count == batch, let n = tokens.first?.count, n > 0, tokens.allSatisfy({ $0.count == n }) else {
             throw ASRError.invalidInput(reason: "decoder needs \(batch) token lists of one non-zero length")
         }
-        guard length + n <= dims.textContext else {
-            throw ASRError.invalidInput(reason: "decoder context is full (\(dims.textContext) positions)")
+        guard length + n <= context else {
+            throw ASRError.invalidInput(reason: "decoder context is full (\(context) positions)")
         }
         for list in tokens { for t in list where t < 0 || t >= dims.vocabularySize {
             throw ASRError.invalidInput(reason: "token id \(t) is outside the vocabulary (\(dims.vocabularySize))")
         } }
+        if let extraPosition, extraPosition < 0 || extraPosition >= n {
+            throw ASRError.invalidInput(reason: "extra position \(extraPosition) is outside the \(n) new tokens")
+        }
         let rows = batch * n
-        let x = FloatBuffer(count: rows * d)
+        let keys = length + n
+        let ffnWidth = model.decoderBlocks[0].ffnIn.outputs
+        let scoreCount = max(batch * heads * n * keys, heads * rows * audioFrames)
+        if scratch.rows < rows || scratch.scores < scoreCount {
+            scratch = Scratch(rows: max(rows, scratch.rows), scores: max(scoreCount, scratch.scores, heads * audioFrames * 8),
+                              width: d, ffnWidth: ffnWidth, vocabulary: dims.vocabularySize)
+        }
+        let s = scratch
+        let x = s.x.pointer, normed = s.normed.pointer, qkv = s.qkv.pointer, attended = s.attended.pointer
         for b in 0..<batch {
             for i in 0..<n {
-                let dst = x.pointer + (b * n + i) * d
+                let dst = x + (b * n + i) * d
                 model.embeddings.row(tokens[b][i], width: d, into: dst)
                 let pos = model.decoderPositions.pointer + (length + i) * d
                 for c in 0..<d { dst[c] += pos[c] }
             }
         }
-        let normed = FloatBuffer(count: rows * d)
-        let qkv = FloatBuffer(count: rows * 3 * d)
-        let attended = FloatBuffer(count: rows * d)
-        let ffnWidth = model.decoderBlocks[0].ffnIn.outputs
-        let hidden = FloatBuffer(count: rows * ffnWidth)
-        let scores = FloatBuffer(count: n * max(length + n, audioFrames))
-        let cacheStride = dims.textContext * d
+        let threads = gemmThreads
+        let stride = context * d
+        let scale = 1 / Float(headDim).squareRoot()
+        // Causal mask for several new positions: query i sees keys 0...length+i.
+        let valid: [Int32]? = n > 1 ? (0..<n).map { Int32(length + $0 + 1) } : nil
         for (layer, block) in model.decoderBlocks.enumerated() {
-            // Self-attention over the cache plus the new positions (causal).
-            block.selfNorm(x.constant, rows: rows, into: normed.pointer)
-            block.selfQKV(normed.constant, rows: rows, into: qkv.pointer)
+            // Self-attention over the cache plus the new positions.
+            block.selfNorm(x, rows: rows, into: normed)
+            block.selfQKV(normed, rows: rows, into: qkv)
+            let kt = selfKT[layer].pointer, v = selfV[layer].pointer
             for b in 0..<batch {
-                let kCache = selfK[layer].pointer + b * cacheStride
-                let vCache = selfV[layer].pointer + b * cacheStride
                 for i in 0..<n {
-                    let row = qkv.pointer + (b * n + i) * 3 * d
-                    (kCache + (length + i) * d).update(from: row + d, count: d)
-                    (vCache + (length + i) * d).update(from: row + 2 * d, count: d)
+                    let row = qkv + (b * n + i) * 3 * d
+                    let t = length + i
+                    for h in 0..<heads {
+                        let keyBase = kt + b * stride + h * headDim * context + t
+                        for j in 0..<headDim { keyBase[j * context] = row[d + h * headDim + j] }
+                        (v + b * stride + (h * context + t) * headDim).update(from: row + 2 * d + h * headDim, count: headDim)
+                    }
                 }
-                multiHeadAttention(q: qkv.constant + b * n * 3 * d, qStride: 3 * d, k: kCache, kStride: d,
-                                   v: vCache, vStride: d, out: attended.pointer + b * n * d, outStride: d,
-                                   queries: n, keys: length + n, heads: dims.heads, headDim: dims.headDim,
-                                   causalStart: length, scores: scores.pointer)
             }
-            block.selfOut.accumulate(attended.constant, rows: rows, into: x.pointer)
-            // Cross-attention over the audio.
-            block.crossNorm(x.constant, rows: rows, into: normed.pointer)
-            block.crossQuery(normed.constant, rows: rows, into: qkv.pointer, outStride: d)
-            let kv = crossKV[layer].constant
-            for b in 0..<batch {
-                let observer = crossAttentionObserver
-                multiHeadAttention(q: qkv.constant + b * n * d, qStride: d, k: kv, kStride: 2 * d,
-                                   v: kv + d, vStride: 2 * d, out: attended.pointer + b * n * d, outStride: d,
-                                   queries: n, keys: audioFrames, heads: dims.heads, headDim: dims.headDim,
-                                   causalStart: nil, scores: scores.pointer,
-                                   headWeights: observer.map { observe in { head, weights in
-                                       if b == 0 { observe(layer, head, weights, n) }
-                                   } })
+            runAttention(valid: valid) { valid in
+                hark_dec_attention_job(
+                    groups: batch, heads: heads, rows: n, keys: keys, head_dim: headDim, scale: scale,
+                    q: qkv, q_group: n * 3 * d, ldq: 3 * d,
+                    kt: kt, kt_group: stride, kt_head: headDim * context, ldkt: context,
+                    v: v, v_group: stride, v_head: context * headDim,
+                    valid: valid, scores: s.scoreBuffer.pointer, out: attended, out_group: n * d, ldo: d)
             }
-            block.crossOut.accumulate(attended.constant, rows: rows, into: x.pointer)
-            block.ffnNorm(x.constant, rows: rows, into: normed.pointer)
-            block.ffnIn(normed.constant, rows: rows, into: hidden.pointer)
-            hark_gelu(hidden.pointer, rows * ffnWidth)
-            block.ffnOut.accumulate(hidden.constant, rows: rows, into: x.pointer)
+            block.selfOut(attended, rows: rows, into: x, accumulate: true)
+            // Cross-attention over the audio: every hypothesis's queries in one pass.
+            block.crossNorm(x, rows: rows, into: normed)
+            block.crossQuery(normed, rows: rows, into: qkv)
+            runAttention(valid: nil) { _ in
+                hark_dec_attention_job(
+                    groups: 1, heads: heads, rows: rows, keys: audioFrames, head_dim: headDim, scale: scale,
+                    q: qkv, q_group: 0, ldq: d,
+                    kt: crossKT[layer].pointer, kt_group: 0, kt_head: headDim * audioFrames, ldkt: audioFrames,
+                    v: crossV[layer].pointer, v_group: 0, v_head: audioFrames * headDim,
+                    valid: nil, scores: s.scoreBuffer.pointer, out: attended, out_group: 0, ldo: d)
+            }
+            if let observe = crossAttentionObserver {
+                // Hypothesis 0's queries are the first n rows of each head's scores.
+                for h in 0..<heads { observe(layer, h, s.scoreBuffer.pointer + h * rows * audioFrames, n) }
+            }
+            block.crossOut(attended, rows: rows, into: x, accumulate: true)
+            block.ffnNorm(x, rows: rows, into: normed)
+            block.ffnIn(normed, rows: rows, into: s.hidden.pointer, gelu: true)
+            block.ffnOut(s.hidden.pointer, rows: rows, into: x, accumulate: true)
         }
         length += n
+        _ = threads
         // Final norm and the tied output projection, only for the rows we need.
-        var wanted = (0..<batch).map { $0 * n + n - 1 }
-        if let extraPosition { wanted.append(extraPosition) }
-        let picked = FloatBuffer(count: wanted.count * d)
-        for (r, row) in wanted.enumerated() {
-            model.decoderNorm(x.constant + row * d, rows: 1, into: picked.pointer + r * d)
+        var wanted = 0
+        func pick(_ row: Int) {
+            model.decoderNorm(x + row * d, rows: 1, into: s.picked.pointer + wanted * d)
+            wanted += 1
         }
-        let vocab = dims.vocabularySize
-        let logits = FloatBuffer(count: wanted.count * vocab)
-        model.embeddings.project(picked.constant, batch: wanted.count, width: d, vocabulary: vocab,
-                                 into: logits.pointer, threads: Int(openblas_get_num_threads()))
-        let last = (0..<batch).map { Array(UnsafeBufferPointer(start: logits.pointer + $0 * vocab, count: vocab)) }
-        let extra = extraPosition.map { _ in Array(UnsafeBufferPointer(start: logits.pointer + batch * vocab, count: vocab)) }
-        return (last, extra)
+        for b in 0..<batch { pick(b * n + n - 1) }
+        if let extraPosition { pick(extraPosition) }
+        model.embeddings.project(s.picked.pointer, batch: wanted, width: d, vocabulary: dims.vocabularySize,
+                                 into: s.logits.pointer, threads: Int(gemmThreads))
+        return s.logits.pointer
+    }
+
+    private func runAttention(valid: [Int32]?, _ makeJob: (UnsafePointer<Int32>?) -> hark_dec_attention_job) {
+        if let valid {
+            valid.withUnsafeBufferPointer { pointer in
+                var job = makeJob(pointer.baseAddress)
+                hark_dec_attention(&job, gemmThreads)
+            }
+        } else {
+            var job = makeJob(nil)
+            hark_dec_attention(&job, gemmThreads)
+        }
     }
 }

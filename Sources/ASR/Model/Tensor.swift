@@ -106,3 +106,77 @@ func multiHeadAttention(
         hark_sgemm(0, queries, headDim, keys, 1, scores, keys, v + offset, vStride, 0, out + offset, outStride, threads)
     }
 }
+
+/// Half floats with a stable address, freed in `deinit` (packed decoder weights).
+final class HalfBuffer: @unchecked Sendable {
+    // @unchecked: written only while the model loads, then read-only and shared.
+    let pointer: UnsafeMutablePointer<UInt16>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+/// A dense layer of the decoder, y = x W^T + b, run a few rows at a time (one per hypothesis).
+///
+/// A decoder step reads every weight once for a handful of rows, so it is bound by memory
+/// traffic: an f16 model's weights stay half floats, packed in panels that the step streams in
+/// order (`hark_dec_linear`, widened in registers), half the bytes of a float copy. An f32 model
+/// keeps float weights and the general product.
+struct DecoderLinear: Sendable {
+    enum Weights: Sendable {
+        case half(HalfBuffer)
+        case float(FloatBuffer)
+    }
+
+    let weights: Weights
+    let bias: FloatBuffer?
+    let inputs: Int
+    let outputs: Int
+
+    init(_ file: CTranslate2ModelFile, _ prefix: String, inputs: Int, outputs: Int) throws {
+        let name = prefix + "/weight"
+        let variable = try file.variable(name)
+        if variable.dataType == .float16 {
+            guard variable.shape == [outputs, inputs] else {
+                throw ASRError.shapeMismatch(variable: name, expected: [outputs, inputs], found: variable.shape)
+            }
+            let packed = HalfBuffer(count: hark_dec_packed_count(outputs, inputs))
+            try file.withFloat16Bits(name) { hark_dec_pack($0, outputs, inputs, packed.pointer) }
+            weights = .half(packed)
+        } else {
+            weights = .float(FloatBuffer(try file.floats(name, shape: [outputs, inputs])))
+        }
+        bias = file.contains(prefix + "/bias") ? FloatBuffer(try file.floats(prefix + "/bias", shape: [outputs])) : nil
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+
+    /// y = x W^T + b, added to y when `accumulate` (the residual connection), then GELU when
+    /// `gelu` (not with `accumulate`). x and y have row strides `ldx` and `ldy`.
+    func callAsFunction(_ x: UnsafePointer<Float>, ldx: Int? = nil, rows: Int, into y: UnsafeMutablePointer<Float>,
+                        ldy: Int? = nil, accumulate: Bool = false, gelu: Bool = false) {
+        let ldx = ldx ?? inputs, ldy = ldy ?? outputs
+        switch weights {
+        case let .half(packed):
+            hark_dec_linear(packed.pointer, outputs, inputs, bias?.constant, x, ldx, rows, y, ldy,
+                            accumulate ? 1 : 0, gelu ? 1 : 0, gemmThreads)
+        case let .float(weight):
+            for r in 0..<rows {
+                let row = y + r * ldy
+                if let bias {
+                    if accumulate { for c in 0..<outputs { row[c] += bias.pointer[c] } } else { row.update(from: bias.constant, count: outputs) }
+                } else if !accumulate {
+                    row.update(repeating: 0, count: outputs)
+                }
+            }
+            hark_sgemm(1, rows, outputs, inputs, 1, x, ldx, weight.constant, inputs, 1, y, ldy, gemmThreads)
+            if gelu { for r in 0..<rows { hark_gelu(y + r * ldy, outputs) } }
+        }
+    }
+}

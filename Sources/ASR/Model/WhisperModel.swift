@@ -28,17 +28,20 @@ struct EncoderBlock: Sendable {
     let ffnOut: Linear
 }
 
+/// A decoder layer. The products run per decoded token go through `DecoderLinear` (half-float
+/// weights); the cross-attention keys/values, computed once per window from the 1500 audio
+/// frames, use the packed float product.
 struct DecoderBlock: Sendable {
     let selfNorm: LayerNorm
-    let selfQKV: Linear
-    let selfOut: Linear
+    let selfQKV: DecoderLinear
+    let selfOut: DecoderLinear
     let crossNorm: LayerNorm
-    let crossQuery: Linear
+    let crossQuery: DecoderLinear
     let crossKV: Linear
-    let crossOut: Linear
+    let crossOut: DecoderLinear
     let ffnNorm: LayerNorm
-    let ffnIn: Linear
-    let ffnOut: Linear
+    let ffnIn: DecoderLinear
+    let ffnOut: DecoderLinear
 }
 
 /// The encoder's output for one window: `frames` rows of `width` values.
@@ -150,15 +153,15 @@ public final class WhisperModel: Sendable {
             let p = "decoder/layer_\(i)"
             return DecoderBlock(
                 selfNorm: try LayerNorm(file, "\(p)/self_attention/layer_norm", dim: width),
-                selfQKV: try Linear(file, "\(p)/self_attention/linear_0", inputs: width, outputs: 3 * width),
-                selfOut: try Linear(file, "\(p)/self_attention/linear_1", inputs: width, outputs: width),
+                selfQKV: try DecoderLinear(file, "\(p)/self_attention/linear_0", inputs: width, outputs: 3 * width),
+                selfOut: try DecoderLinear(file, "\(p)/self_attention/linear_1", inputs: width, outputs: width),
                 crossNorm: try LayerNorm(file, "\(p)/attention/layer_norm", dim: width),
-                crossQuery: try Linear(file, "\(p)/attention/linear_0", inputs: width, outputs: width),
+                crossQuery: try DecoderLinear(file, "\(p)/attention/linear_0", inputs: width, outputs: width),
                 crossKV: try Linear(file, "\(p)/attention/linear_1", inputs: width, outputs: 2 * width),
-                crossOut: try Linear(file, "\(p)/attention/linear_2", inputs: width, outputs: width),
+                crossOut: try DecoderLinear(file, "\(p)/attention/linear_2", inputs: width, outputs: width),
                 ffnNorm: try LayerNorm(file, "\(p)/ffn/layer_norm", dim: width),
-                ffnIn: try Linear(file, "\(p)/ffn/linear_0", inputs: width, outputs: ffnWidth),
-                ffnOut: try Linear(file, "\(p)/ffn/linear_1", inputs: ffnWidth, outputs: width))
+                ffnIn: try DecoderLinear(file, "\(p)/ffn/linear_0", inputs: width, outputs: ffnWidth),
+                ffnOut: try DecoderLinear(file, "\(p)/ffn/linear_1", inputs: ffnWidth, outputs: width))
         }
         decoderNorm = try LayerNorm(file, "decoder/layer_norm", dim: width)
     }
@@ -264,26 +267,10 @@ enum EmbeddingMatrix: Sendable {
                  into logits: UnsafeMutablePointer<Float>, threads: Int) {
         switch self {
         case let .half(matrix):
-            let chunks = max(1, threads)
-            let chunk = (vocabulary + chunks - 1) / chunks
-            let out = UncheckedPointer(logits)
-            let input = UncheckedPointer(UnsafeMutablePointer(mutating: x))
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let start = c * chunk
-                let rows = min(chunk, vocabulary - start)
-                if rows > 0 {
-                    hark_gemv_f16(matrix.pointer + start * d, rows, d, input.pointer, batch, out.pointer + start, vocabulary)
-                }
-            }
+            hark_dec_logits(matrix.pointer, vocabulary, d, x, batch, logits, vocabulary, Int32(threads))
         case let .float(buffer):
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(vocabulary), Int32(d),
                         1, x, Int32(d), buffer.constant, Int32(d), 0, logits, Int32(vocabulary))
         }
     }
-}
-
-/// A pointer handed to the threads of one `concurrentPerform`, which write disjoint parts.
-struct UncheckedPointer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
-    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }

@@ -1,0 +1,27 @@
+#ifndef HARK_WORKERS_H
+#define HARK_WORKERS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// One task of a parallel job: `task` is in 0..<tasks.
+typedef void (*hark_workers_fn)(void *context, size_t task);
+
+/// Runs fn(context, 0..<tasks) on up to `threads` threads (the caller's thread included) and
+/// returns when every task has finished. The workers are created once and kept: between jobs
+/// they spin for a short while (a decoder step issues ~30 jobs a few microseconds apart), then
+/// sleep. Spawning or dispatching a thread per call would cost tens of microseconds each.
+/// Tasks are claimed dynamically, so a busy or descheduled worker only slows its own tasks.
+/// When the pool is in use by another thread (two sessions at once), or `threads` <= 1, or there
+/// is one task, the tasks run on the caller's thread: results never depend on the thread count
+/// as long as each task's arithmetic does not.
+void hark_workers_run(size_t threads, size_t tasks, hark_workers_fn fn, void *context);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
