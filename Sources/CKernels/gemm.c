@@ -10,8 +10,8 @@
 #include "hark_cpu.h"
 
 #include "hark_asr.h"
+#include "hark_workers.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -405,25 +405,8 @@ static void sgemm_serial(const gemm_path *path, int trans_b, size_t m, size_t n,
 
 // ---------------------------------------------------------------- threads
 
-typedef struct {
-    const gemm_path *path;
-    int trans_b;
-    size_t m, n, k;
-    float alpha, beta;
-    const float *a, *b;
-    size_t lda, ldb, ldc;
-    float *c, *work;
-} gemm_job;
-
-static void *run_job(void *argument) {
-    const gemm_job *job = argument;
-    gemm_packed(job->path, job->trans_b, job->m, job->n, job->k, job->alpha, job->a, job->lda,
-                job->b, job->ldb, job->beta, job->c, job->ldc, job->work);
-    return NULL;
-}
-
-// Packing space, kept per calling thread (callers are long-lived pool threads): allocating a
-// fresh megabyte per call would page-fault it in every time.
+// Packing space, kept per thread: the callers and the workers of hark_workers_run are
+// long-lived, and allocating a fresh megabyte per call would page-fault it in every time.
 static _Thread_local float *cached_work;
 static _Thread_local size_t cached_work_floats;
 
@@ -437,6 +420,35 @@ static float *workspace(size_t floats) {
 }
 
 enum { MAX_THREADS = 8 };
+
+typedef struct {
+    const gemm_path *path;
+    int trans_b, split_rows;
+    size_t m, n, k;
+    float alpha, beta;
+    const float *a, *b;
+    size_t lda, ldb, ldc;
+    float *c;
+    size_t unit, units, shares;
+} gemm_job;
+
+// Share `task` of the longer side, in whole tiles, so that each task packs only what it multiplies.
+static void run_gemm_share(void *context, size_t task) {
+    const gemm_job *job = context;
+    const size_t extent = job->split_rows ? job->m : job->n;
+    size_t begin = job->units * task / job->shares * job->unit, end = job->units * (task + 1) / job->shares * job->unit;
+    if (end > extent) end = extent;
+    if (begin >= end) return;
+    float *work = workspace(workspace_floats());
+    if (job->split_rows) {
+        sgemm_serial(job->path, job->trans_b, end - begin, job->n, job->k, job->alpha, job->a + begin * job->lda,
+                     job->lda, job->b, job->ldb, job->beta, job->c + begin * job->ldc, job->ldc, work);
+    } else {
+        const float *b = job->trans_b ? job->b + begin * job->ldb : job->b + begin;
+        sgemm_serial(job->path, job->trans_b, job->m, end - begin, job->k, job->alpha, job->a, job->lda,
+                     b, job->ldb, job->beta, job->c + begin, job->ldc, work);
+    }
+}
 
 void hark_sgemm(int trans_b, size_t m, size_t n, size_t k, float alpha,
                 const float *a, size_t lda, const float *b, size_t ldb,
@@ -455,57 +467,22 @@ void hark_sgemm(int trans_b, size_t m, size_t n, size_t k, float alpha,
     }
     if (threads < 1 || 2.0 * (double)m * (double)n * (double)k < THREADED_FLOPS) threads = 1;
     if (threads > MAX_THREADS) threads = MAX_THREADS;
-    // Split the longer side, in whole tiles, so every thread packs only what it multiplies.
     const int split_rows = m >= n;
     const size_t unit = split_rows ? path->mr : path->nr;
-    const size_t extent = split_rows ? m : n;
-    const size_t units = (extent + unit - 1) / unit;
+    const size_t units = ((split_rows ? m : n) + unit - 1) / unit;
     if ((size_t)threads > units) threads = (int)units;
-
-    const size_t per_thread = workspace_floats();
-    float *work = workspace(per_thread * (size_t)threads);
-    if (!work) { // out of memory for packing: fall back to the unpacked kernels, slower but right
-        gemm_small(path, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        return;
-    }
-    gemm_job jobs[MAX_THREADS];
-    pthread_t ids[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    size_t begin = 0;
-    for (int t = 0; t < threads; t++) {
-        const size_t share = (units * (size_t)(t + 1)) / (size_t)threads * unit;
-        const size_t end = share < extent ? share : extent;
-        gemm_job job = {path, trans_b, m, n, k, alpha, beta, a, b, lda, ldb, ldc, c, work + per_thread * (size_t)t};
-        if (split_rows) {
-            job.m = end - begin;
-            job.a = a + begin * lda;
-            job.c = c + begin * ldc;
-        } else {
-            job.n = end - begin;
-            job.b = trans_b ? b + begin * ldb : b + begin;
-            job.c = c + begin;
-        }
-        jobs[t] = job;
-        begin = end;
-    }
-    for (int t = 1; t < threads; t++) {
-        if (jobs[t].m > 0 && jobs[t].n > 0) started[t] = pthread_create(&ids[t], NULL, run_job, &jobs[t]) == 0;
-    }
-    if (jobs[0].m > 0 && jobs[0].n > 0) run_job(&jobs[0]);
-    for (int t = 1; t < threads; t++) {
-        if (started[t]) pthread_join(ids[t], NULL);
-        else if (jobs[t].m > 0 && jobs[t].n > 0) run_job(&jobs[t]); // could not start a thread: do it here
-    }
+    gemm_job job = {path, trans_b, split_rows, m, n, k, alpha, beta, a, b, lda, ldb, ldc, c, unit, units, (size_t)threads};
+    hark_workers_run((size_t)threads, (size_t)threads, run_gemm_share, &job);
 }
 
 // ---------------------------------------------------------------- attention
 
-// Work is cut into (head, block of query rows) units taken from a shared counter, head by head,
-// so both threads read the same head's keys and values from cache, and a block's scores
-// (QUERY_BLOCK x keys) stay in L2 between the two products and the softmax. Blocks start at
-// multiples of every MR and a short tail joins the block before it (which may then hold up to
-// QUERY_BLOCK + SMALL_M - 1 rows), so each value comes from the same kernel and tile as in one
-// product over all rows: results do not depend on the blocking or the thread count.
+// Work is cut into (head, block of query rows) tasks, head by head, so that the threads read
+// the same head's keys and values from cache, and a block's scores (QUERY_BLOCK x keys) stay in
+// L2 between the two products and the softmax. Blocks start at multiples of every MR and a short
+// tail joins the block before it (which may then hold up to QUERY_BLOCK + SMALL_M - 1 rows), so
+// each value comes from the same kernel and tile as in one product over all rows: results do not
+// depend on the blocking or the thread count.
 enum { QUERY_BLOCK = 96 };
 
 static size_t query_blocks(size_t queries) {
@@ -518,64 +495,36 @@ typedef struct {
     const float *q, *k, *v;
     size_t q_stride, k_stride, v_stride, out_stride;
     float *out;
-    size_t queries, keys, heads, head_dim, blocks;
+    size_t queries, keys, head_dim, blocks;
     float scale;
-    atomic_size_t next;
+    atomic_int failed;
 } attention_job;
 
-typedef struct {
-    attention_job *job;
-    float *work;   // packing space, then the scores of one block of query rows
-} attention_worker;
-
-static void *run_attention(void *argument) {
-    const attention_worker *worker = argument;
-    attention_job *job = worker->job;
-    float *scores = worker->work + workspace_floats();
-    const size_t units = job->heads * job->blocks;
-    for (;;) {
-        const size_t unit = atomic_fetch_add(&job->next, 1);
-        if (unit >= units) break;
-        const size_t head = unit / job->blocks, block = unit % job->blocks, row = block * QUERY_BLOCK;
-        const size_t rows = block + 1 == job->blocks ? job->queries - row : QUERY_BLOCK;
-        const size_t column = head * job->head_dim;
-        sgemm_serial(job->path, 1, rows, job->keys, job->head_dim, job->scale,
-                     job->q + row * job->q_stride + column, job->q_stride, job->k + column, job->k_stride,
-                     0, scores, job->keys, worker->work);
-        hark_softmax_rows(scores, rows, job->keys, job->keys, NULL);
-        sgemm_serial(job->path, 0, rows, job->head_dim, job->keys, 1, scores, job->keys,
-                     job->v + column, job->v_stride, 0, job->out + row * job->out_stride + column,
-                     job->out_stride, worker->work);
-    }
-    return NULL;
+static void run_attention_block(void *context, size_t task) {
+    attention_job *job = context;
+    const size_t head = task / job->blocks, block = task % job->blocks, row = block * QUERY_BLOCK;
+    const size_t rows = block + 1 == job->blocks ? job->queries - row : QUERY_BLOCK;
+    const size_t column = head * job->head_dim;
+    float *work = workspace(workspace_floats() + (QUERY_BLOCK + SMALL_M) * job->keys);
+    if (!work) { atomic_store(&job->failed, 1); return; }
+    float *scores = work + workspace_floats();
+    sgemm_serial(job->path, 1, rows, job->keys, job->head_dim, job->scale, job->q + row * job->q_stride + column,
+                 job->q_stride, job->k + column, job->k_stride, 0, scores, job->keys, work);
+    hark_softmax_rows(scores, rows, job->keys, job->keys, NULL);
+    sgemm_serial(job->path, 0, rows, job->head_dim, job->keys, 1, scores, job->keys, job->v + column, job->v_stride,
+                 0, job->out + row * job->out_stride + column, job->out_stride, work);
 }
 
 int hark_unmasked_attention(const float *q, size_t q_stride, const float *k, size_t k_stride,
-                   const float *v, size_t v_stride, float *out, size_t out_stride,
-                   size_t queries, size_t keys, size_t heads, size_t head_dim, float scale, int threads) {
+                            const float *v, size_t v_stride, float *out, size_t out_stride,
+                            size_t queries, size_t keys, size_t heads, size_t head_dim, float scale, int threads) {
     if (queries == 0 || heads == 0 || head_dim == 0) return 1;
     if (keys == 0) {
         for (size_t i = 0; i < queries; i++) memset(out + i * out_stride, 0, heads * head_dim * sizeof(float));
         return 1;
     }
     attention_job job = {current_path(), q, k, v, q_stride, k_stride, v_stride, out_stride, out,
-                         queries, keys, heads, head_dim, query_blocks(queries), scale, 0};
-    const size_t units = heads * job.blocks;
-    if (threads < 1) threads = 1;
-    if (threads > MAX_THREADS) threads = MAX_THREADS;
-    if ((size_t)threads > units) threads = (int)units;
-    const size_t per_thread = workspace_floats() + (size_t)(QUERY_BLOCK + SMALL_M) * keys;
-    float *work = aligned_alloc(64, ((per_thread * (size_t)threads * sizeof(float) + 63) / 64) * 64);
-    if (!work) return 0;
-    attention_worker workers[MAX_THREADS];
-    pthread_t ids[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (int t = 0; t < threads; t++) workers[t] = (attention_worker){&job, work + per_thread * (size_t)t};
-    for (int t = 1; t < threads; t++) started[t] = pthread_create(&ids[t], NULL, run_attention, &workers[t]) == 0;
-    run_attention(&workers[0]); // also finishes the units of any thread that could not start
-    for (int t = 1; t < threads; t++) {
-        if (started[t]) pthread_join(ids[t], NULL);
-    }
-    free(work);
-    return 1;
+                         queries, keys, head_dim, query_blocks(queries), scale, 0};
+    hark_workers_run(threads < 1 ? 1 : (size_t)threads, heads * job.blocks, run_attention_block, &job);
+    return !atomic_load(&job.failed);
 }

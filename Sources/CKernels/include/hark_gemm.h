@@ -14,9 +14,9 @@ enum { HARK_GEMM_PORTABLE = 0, HARK_GEMM_AVX2 = 1, HARK_GEMM_AVX512 = 2 };
 ///   C[M, N] = alpha * A[M, K] * op(B) + beta * C
 /// where op(B) = B^T for `trans_b` != 0 (B stored [N, K], as CTranslate2 stores weights and as
 /// attention keys are laid out) and op(B) = B otherwise (B stored [K, N]). When beta is 0, C is
-/// not read. Large products are packed and cache-blocked and split over `threads` threads
-/// (spawned per call; 1 or less runs on the caller's thread); products with a few rows (decoder
-/// steps) go straight to dot-product / axpy kernels on the caller's thread.
+/// not read. Large products are packed and cache-blocked and split over `threads` threads (the
+/// persistent workers of hark_workers_run; 1 or less runs on the caller's thread); products with
+/// a few rows go straight to dot-product / axpy kernels on the caller's thread.
 void hark_sgemm(int trans_b, size_t m, size_t n, size_t k, float alpha,
                 const float *a, size_t lda, const float *b, size_t ldb,
                 float beta, float *c, size_t ldc, int threads);
