@@ -279,9 +279,10 @@ struct CommandHookTests {
         let start = Date()
         let reply = await SkillRouter(intents: intents).run(parsed("Slow", text: "be slow"), context: context(dir))
         #expect(!reply.succeeded && reply.text.contains("timed out"))
-        // Killed long before the 600 s sleep ends. The bound is loose on purpose: in a full
-        // `swift test` run, model tests can keep this task off the (2-thread) pool for a minute.
-        #expect(Date().timeIntervalSince(start) < 300)
+        // Killed before the 600 s sleep ends. The bound is loose on purpose: in a full `swift
+        // test` run on a busy machine, model tests kept this task off the (2-thread) pool for
+        // five minutes.
+        #expect(Date().timeIntervalSince(start) < 590)
     }
 
     @Test func failingCommandIsReported() async throws {
