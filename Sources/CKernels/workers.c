@@ -26,8 +26,8 @@
 #endif
 
 #define MAX_WORKERS 15
-#define SPIN_NS 300000 // 0.3 ms: longer than the gaps inside a decoder step
-#define YIELD_NS 50000 // a caller waiting longer than this for a worker yields its core
+#define SPIN_NS 100000 // 0.1 ms: longer than the gaps between the jobs of a decoder step
+#define YIELD_NS 20000 // a caller waiting longer than this for a worker yields its core
 
 static pthread_mutex_t dispatch_lock = PTHREAD_MUTEX_INITIALIZER; // one caller at a time
 static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -26,14 +26,16 @@ public final class DecoderSession {
     private let crossKT: [FloatBuffer]   // per layer [heads][headDim][audioFrames]
     private let crossV: [FloatBuffer]    // per layer [heads][audioFrames][headDim]
     /// Self-attention caches, per layer [capacity hypotheses][heads][headDim][context] (keys) and
-    /// [capacity][heads][context][headDim] (values); `spare` is the other half of a double
-    /// buffer that reordering hypotheses copies into.
+    /// [capacity][heads][context][headDim] (values); `spare` holds the few hypotheses that
+    /// reordering overwrites while another hypothesis still continues from them (allocated when
+    /// first needed, as many slots as the largest such set).
     private var selfKT: [FloatBuffer]
     private var selfV: [FloatBuffer]
     private var spareKT: [FloatBuffer]
     private var spareV: [FloatBuffer]
+    private var spareSlots: Int
     private var capacity: Int
-    private var scratch = Scratch(rows: 0, scores: 0, width: 0, ffnWidth: 0, vocabulary: 0)
+    private var scratch = Scratch(rows: 0, outputs: 0, scores: 0, width: 0, ffnWidth: 0, vocabulary: 0)
 
     /// When set, called with (layer, head, weights[queries, audioFrames]) for each cross-attention
     /// head during `forward`; used for word timestamps.
@@ -73,8 +75,9 @@ public final class DecoderSession {
         let cacheSize = batch * dims.textContext * d
         selfKT = model.decoderBlocks.map { _ in FloatBuffer(count: cacheSize) }
         selfV = model.decoderBlocks.map { _ in FloatBuffer(count: cacheSize) }
-        spareKT = model.decoderBlocks.map { _ in FloatBuffer(count: cacheSize) }
-        spareV = model.decoderBlocks.map { _ in FloatBuffer(count: cacheSize) }
+        spareKT = []
+        spareV = []
+        spareSlots = 0
     }
 
     /// Forgets the decoded tokens (keeps the audio) and sets the number of hypotheses.
@@ -97,26 +100,44 @@ public final class DecoderSession {
     public func select(_ sources: [Int]) {
         precondition(sources.allSatisfy { $0 >= 0 && $0 < batch })
         ensureCapacity(sources.count)
-        if sources == Array(0..<batch) { return }
-        let stride = context * width
-        let used = length
+        // In place: only slots that change are written; a slot that is both overwritten and read
+        // by another slot is saved to the spare buffer first.
+        let moved = sources.indices.filter { sources[$0] != $0 }
+        let overwritten = Set(moved)
+        let saved = Set(moved.map { sources[$0] }).intersection(overwritten).sorted()
+        if saved.count > spareSlots {
+            let size = saved.count * context * width
+            spareKT = selfKT.map { _ in FloatBuffer(count: size) }
+            spareV = selfV.map { _ in FloatBuffer(count: size) }
+            spareSlots = saved.count
+        }
         for layer in 0..<selfKT.count {
-            let kt = selfKT[layer].pointer, v = selfV[layer].pointer
-            let newKT = spareKT[layer].pointer, newV = spareV[layer].pointer
-            for (b, source) in sources.enumerated() {
-                // Only the first `length` positions of each head's rows are in use.
-                for row in 0..<(heads * headDim) {
-                    (newKT + b * stride + row * context).update(from: kt + source * stride + row * context, count: used)
-                }
-                for h in 0..<heads {
-                    (newV + b * stride + h * context * headDim).update(from: v + source * stride + h * context * headDim,
-                                                                       count: used * headDim)
+            for (index, slot) in saved.enumerated() {
+                copySlot(from: selfKT[layer], selfV[layer], slot, to: spareKT[layer], spareV[layer], index)
+            }
+            for slot in moved {
+                let source = sources[slot]
+                if let index = saved.firstIndex(of: source) {
+                    copySlot(from: spareKT[layer], spareV[layer], index, to: selfKT[layer], selfV[layer], slot)
+                } else {
+                    copySlot(from: selfKT[layer], selfV[layer], source, to: selfKT[layer], selfV[layer], slot)
                 }
             }
         }
-        swap(&selfKT, &spareKT)
-        swap(&selfV, &spareV)
         batch = sources.count
+    }
+
+    /// Copies the first `length` positions of hypothesis `source`'s caches to hypothesis `target`.
+    private func copySlot(from kt: FloatBuffer, _ v: FloatBuffer, _ source: Int,
+                          to targetKT: FloatBuffer, _ targetV: FloatBuffer, _ target: Int) {
+        let stride = context * width
+        for row in 0..<(heads * headDim) {
+            (targetKT.pointer + target * stride + row * context).update(from: kt.pointer + source * stride + row * context, count: length)
+        }
+        for h in 0..<heads {
+            (targetV.pointer + target * stride + h * context * headDim).update(from: v.pointer + source * stride + h * context * headDim,
+                                                                               count: length * headDim)
+        }
     }
 
     /// Reorders the hypotheses' caches: hypothesis i continues from old hypothesis `sources[i]`.
@@ -132,18 +153,18 @@ public final class DecoderSession {
         let keep = batch * context * width
         selfKT = selfKT.map { old in let grown = FloatBuffer(count: size); grown.pointer.update(from: old.pointer, count: keep); return grown }
         selfV = selfV.map { old in let grown = FloatBuffer(count: size); grown.pointer.update(from: old.pointer, count: keep); return grown }
-        spareKT = spareKT.map { _ in FloatBuffer(count: size) }
-        spareV = spareV.map { _ in FloatBuffer(count: size) }
         capacity = count
     }
 
     /// Scratch buffers of a step, grown when a step needs more.
     private struct Scratch {
-        let rows: Int, scores: Int
+        let rows: Int, outputs: Int, scores: Int
         let x, normed, qkv, attended, hidden, scoreBuffer, picked, logits: FloatBuffer
 
-        init(rows: Int, scores: Int, width: Int, ffnWidth: Int, vocabulary: Int) {
+        /// `rows` positions in a step, `outputs` rows of logits (hypotheses plus the extra one).
+        init(rows: Int, outputs: Int, scores: Int, width: Int, ffnWidth: Int, vocabulary: Int) {
             self.rows = rows
+            self.outputs = outputs
             self.scores = scores
             x = FloatBuffer(count: rows * width)
             normed = FloatBuffer(count: rows * width)
@@ -151,9 +172,8 @@ public final class DecoderSession {
             attended = FloatBuffer(count: rows * width)
             hidden = FloatBuffer(count: rows * ffnWidth)
             scoreBuffer = FloatBuffer(count: scores)
-            // Picked rows: the last position of each hypothesis plus one extra.
-            picked = FloatBuffer(count: (rows + 1) * width)
-            logits = FloatBuffer(count: (rows + 1) * vocabulary)
+            picked = FloatBuffer(count: outputs * width)
+            logits = FloatBuffer(count: outputs * vocabulary)
         }
     }
 
@@ -190,8 +210,9 @@ public final class DecoderSession {
         let keys = length + n
         let ffnWidth = model.decoderBlocks[0].ffnIn.outputs
         let scoreCount = max(batch * heads * n * keys, heads * rows * audioFrames)
-        if scratch.rows < rows || scratch.scores < scoreCount {
-            scratch = Scratch(rows: max(rows, scratch.rows), scores: max(scoreCount, scratch.scores, heads * audioFrames * 8),
+        if scratch.rows < rows || scratch.outputs < batch + 1 || scratch.scores < scoreCount {
+            scratch = Scratch(rows: max(rows, scratch.rows), outputs: max(batch + 1, scratch.outputs),
+                              scores: max(scoreCount, scratch.scores, heads * audioFrames * 8),
                               width: d, ffnWidth: ffnWidth, vocabulary: dims.vocabularySize)
         }
         let s = scratch
@@ -204,7 +225,6 @@ public final class DecoderSession {
                 for c in 0..<d { dst[c] += pos[c] }
             }
         }
-        let threads = gemmThreads
         let stride = context * d
         let scale = 1 / Float(headDim).squareRoot()
         // Causal mask for several new positions: query i sees keys 0...length+i.
@@ -255,7 +275,6 @@ public final class DecoderSession {
             block.ffnOut(s.hidden.pointer, rows: rows, into: x, accumulate: true)
         }
         length += n
-        _ = threads
         // Final norm and the tied output projection, only for the rows we need.
         var wanted = 0
         func pick(_ row: Int) {

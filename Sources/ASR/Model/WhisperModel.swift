@@ -55,13 +55,15 @@ public struct EncoderOutput: Sendable {
 /// A loaded Whisper network (CTranslate2 `WhisperSpec` weights). Immutable and `Sendable`: load
 /// once, then encode and decode from any number of tasks, each with its own `DecoderSession`.
 ///
-/// Layer weights are converted from f16 to f32 once at load, so the matrix products (`hark_sgemm`
+/// Encoder weights are converted from f16 to f32 once at load, so the matrix products (`hark_sgemm`
 /// in CKernels: packed AVX-512/AVX2 kernels, faster here than Debian's OpenBLAS, which does not
 /// know every CPU and spin-waits around one-row products) run with no per-call conversion (the
-/// encoder's products have 1500 rows: conversion per call would be paid for every window). The tied embedding / output projection, the largest matrix (20M of
-/// tiny's 39M parameters) and read whole for every decoded token, stays half precision in the
-/// memory-mapped file and goes through an F16C matrix-vector kernel: half the memory traffic per
-/// token and no 80 MB float copy.
+/// encoder's products have 1500 rows: conversion per call would be paid for every window). A
+/// decoder step is the opposite case: a few rows against every decoder weight, bound by memory
+/// traffic, so the decoder layers keep half-float weights (packed for `hark_dec_linear`), and the
+/// tied embedding / output projection, the largest matrix (20M of tiny's 39M parameters), stays
+/// half precision in the memory-mapped file (`hark_dec_logits`): half the bytes per token, and no
+/// 80 MB float copy. Both widen to f32 in registers, so the arithmetic is f32 as before.
 public final class WhisperModel: Sendable {
     public let dimensions: WhisperDimensions
     public let config: WhisperModelConfig
