@@ -128,7 +128,7 @@ struct ListenCommand: AsyncParsableCommand {
                 if partialShown { write("\r\u{1B}[K"); partialShown = false }
             case let .warning(message):
                 FileHandle.standardError.write(Data("hark: warning: \(message)\n".utf8))
-            case .speechStart:
+            case .speechStart, .pause:
                 continue
             }
         }
