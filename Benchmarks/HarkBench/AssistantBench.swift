@@ -23,7 +23,10 @@ import VAD
 /// Targets (issue 7): intent 250 ms, first reply audio 600 ms for a skill reply.
 /// `HARK_BENCH_ASSISTANT_CLIPS=N` limits the corpus clips (default 12; each plays in real time),
 /// `HARK_BENCH_ASSISTANT_SPOKEN=N` the spoken Hark commands (default 12; the first 6 are the set
-/// of earlier runs), and `HARK_BENCH_ANSWERS_ON_PAUSE=0` waits for the endpoint always (A/B).
+/// of earlier runs), `HARK_BENCH_ANSWERS_ON_PAUSE=0` waits for the endpoint always (A/B),
+/// `HARK_BENCH_PAUSE_DECODE=fast` decodes pause transcripts greedily on a shortened window
+/// (`ListenerConfig.pauseOptions`), `=final` with the final's options, and HARK_LISTEN_PAUSE_MS
+/// sets the pause.
 func benchAssistant() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
@@ -38,7 +41,15 @@ func benchAssistant() async throws {
     var config = AssistantConfig()
     config.mode = .always
     config.answersOnPause = ProcessInfo.processInfo.environment["HARK_BENCH_ANSWERS_ON_PAUSE"] != "0"
-    let pipeline = try AssistantPipeline(recognizer: transcriber, detector: detector, responder: responder,
+    let env = ProcessInfo.processInfo.environment
+    var listening = ListenerConfig.default
+    if let ms = env["HARK_LISTEN_PAUSE_MS"].flatMap(Int.init) { listening.pauseMs = ms }
+    switch env["HARK_BENCH_PAUSE_DECODE"] {
+    case "fast"?: listening.pauseOptions = ListenerConfig.defaultPartialOptions
+    case "final"?: listening.pauseOptions = nil
+    default: break
+    }
+    let pipeline = try AssistantPipeline(recognizer: transcriber, detector: detector, listenerConfig: listening, responder: responder,
                                          speech: speech, config: config) { event in
         switch event {
         case .final: recorder.mark(.final)
@@ -94,7 +105,8 @@ func benchAssistant() async throws {
             if let audio = marks[.firstSample] { toAudio.add(milliseconds(audio - end), early: early) }
         }
         print("assistant latency, \(title): \(toIntent.all.count) clips (\(intents) matched an intent), real time, tiny.en, always listening, "
-              + "answers on pause \(config.answersOnPause ? "on" : "off")")
+              + "answers on pause \(config.answersOnPause ? "on" : "off"), pause \(listening.pauseMs) ms, pause decode "
+              + (listening.pauseOptions == nil ? "the final's" : "beam \(listening.pauseOptions!.beamSize)\(listening.pauseOptions!.shortenedEncoderWindow ? ", shortened window" : "")"))
         print("  answered on the pause: \(toIntent.early.count), at the endpoint: \(toIntent.late.count) "
               + "(pause transcripts: \(pauses), early answers whose final changed: \(mismatches))")
         print("  end of speech -> final transcript:   " + toFinal.line)
@@ -153,4 +165,59 @@ private final class LatencyRecorder: @unchecked Sendable {
     }
     func reset() { lock.withLock { reached = [:] } }
     var marks: [Milestone: ContinuousClock.Instant] { lock.withLock { reached } }
+}
+
+/// Would a fast decode (greedy, shortened encoder window: the partials' options) answer the
+/// same as the final's decode (beam 5, full window)? For every espeak-spoken Hark command and
+/// every corpus command clip (category B), decoded whole as fast as possible: the intents the
+/// parser accepts from each transcript (name and canonical slots), counted by agreement. An
+/// intent the fast decode finds and the final does not is a command answered wrongly early.
+func benchAssistantAgreement() async throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+    let transcriber = try WhisperTranscriber(modelDirectory: root.appendingPathComponent("models/whisper-tiny.en"))
+    let responder = CommandResponder(intents: try IntentSet.builtIn(), timers: TimerCenter(), languageModel: nil)
+    var clips: [(String, [Float])] = []
+    for text in ["what time is it", "set a timer for five minutes", "what is twelve times fourteen",
+                 "convert five miles to kilometers", "what's the date today", "cancel the timer",
+                 "how much time is left on the timer", "what is two plus two", "set a timer for ten seconds",
+                 "what day is it", "convert ten pounds to kilograms", "set an alarm for seven thirty",
+                 "set a timer for", "convert five miles to", "what is twelve times"] {
+        let voice = try SpeechSynthesizer.shared.synthesize(text)
+        clips.append((text, try Resampler.resample(voice.samples, from: voice.sampleRate, to: 16000)))
+    }
+    let manifest = try String(contentsOf: corpus.appendingPathComponent("manifest.tsv"), encoding: .utf8)
+    for line in manifest.split(separator: "\n").dropFirst() {
+        let fields: [Substring] = line.split(separator: "\t", omittingEmptySubsequences: false)
+        guard fields.count > 5 && fields[5] == "B" else { continue }
+        clips.append((String(fields[2]), try AudioClip.load(corpus.appendingPathComponent(String(fields[0])).path, sampleRate: 16000).samples))
+    }
+    let config = ListenerConfig.default
+    func intent(_ samples: [Float], _ options: TranscriptionOptions) throws -> (String, String, Double) {
+        let clock = ContinuousClock(), began = clock.now
+        let text = try transcriber.recognize(samples, options: config.bounded(options, samples: samples.count, sampleRate: 16000)).text
+        let seconds = milliseconds(clock.now - began)
+        guard let parsed = responder.acceptedIntent(text) else { return (text, "-", seconds) }
+        return (text, parsed.name + " " + parsed.slots.mapValues(\.canonical).sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ","), seconds)
+    }
+    var same = 0, bothNone = 0, fastOnly = 0, finalOnly = 0, differ = 0
+    var fastMs: [Double] = [], finalMs: [Double] = []
+    for (name, clip) in clips {
+        let samples = [Float](repeating: 0, count: 3200) + clip + [Float](repeating: 0, count: 2048)
+        let fast = try intent(samples, ListenerConfig.defaultPartialOptions)
+        let final = try intent(samples, ListenerConfig.defaultFinalOptions)
+        fastMs.append(fast.2); finalMs.append(final.2)
+        switch (fast.1 == "-", final.1 == "-") {
+        case (true, true): bothNone += 1
+        case (false, true): fastOnly += 1; print("  fast only: \(name): fast \"\(fast.0)\" -> \(fast.1); final \"\(final.0)\"")
+        case (true, false): finalOnly += 1; print("  final only: \(name): final \"\(final.0)\" -> \(final.1); fast \"\(fast.0)\"")
+        case (false, false):
+            if fast.1 == final.1 { same += 1 } else { differ += 1; print("  differ: \(name): fast \(fast.1); final \(final.1)") }
+        }
+    }
+    print("assistant intent agreement, fast (greedy, shortened window) vs final (beam 5, full window) decode, \(clips.count) clips:")
+    print("  same intent \(same), both none \(bothNone), different intent \(differ), intent only from the fast decode \(fastOnly), only from the final \(finalOnly)")
+    print(String(format: "  decode: fast p50 %.0f / p95 %.0f ms, final p50 %.0f / p95 %.0f ms (load %@)", percentile(fastMs, 0.5), percentile(fastMs, 0.95),
+                 percentile(finalMs, 0.5), percentile(finalMs, 0.95),
+                 (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"))
 }

@@ -15,12 +15,16 @@ import VAD
     final class BurstRecognizer: SpeechRecognizing, @unchecked Sendable {
         let phrases: [String]
         private let lock = NSLock()
-        private var calls = 0
-        init(_ phrases: [String]) { self.phrases = phrases }
+        /// What greedy decodes (beam 1: the partials' and fast pause options) write, if given.
+        let greedyPhrases: [String]?
+        private var calls = 0, greedyCalls = 0
+        init(_ phrases: [String], greedy: [String]? = nil) { self.phrases = phrases; greedyPhrases = greedy }
         var decodes: Int { lock.withLock { calls } }
+        var greedyDecodes: Int { lock.withLock { greedyCalls } }
 
         func recognize(_ samples: [Float], options: TranscriptionOptions) throws -> Transcript {
-            lock.withLock { calls += 1 }
+            lock.withLock { calls += 1; if options.beamSize == 1 { greedyCalls += 1 } }
+            let phrases = options.beamSize == 1 ? greedyPhrases ?? phrases : phrases
             var bursts = 0, loud = false
             for start in stride(from: 0, to: samples.count - 160, by: 160) {
                 let rms = (samples[start..<start + 160].map { $0 * $0 }.reduce(0, +) / 160).squareRoot()
@@ -53,11 +57,13 @@ import VAD
         let statistics: AssistantStatistics
         let listening: ListenStatistics
         let decodes: Int
+        let greedyDecodes: Int
     }
 
     /// The pipeline in always-listening mode over `samples`, played 4x faster than real time (a
     /// live source: early decodes finish while the audio goes on).
-    func run(_ phrases: [String], _ samples: [Float], answersOnPause: Bool = true) async throws -> Run {
+    func run(_ phrases: [String], _ samples: [Float], answersOnPause: Bool = true, greedy: [String]? = nil,
+             pauseOptions: TranscriptionOptions? = nil) async throws -> Run {
         let dir = try TemporaryDirectory()
         let log = EventLog()
         var config = AssistantConfig()
@@ -65,16 +71,18 @@ import VAD
         config.answersOnPause = answersOnPause
         var listening = ListenerConfig()
         listening.partials = false
+        listening.pauseOptions = pauseOptions
         let responder = CommandResponder(intents: try IntentSet.builtIn(), timers: TimerCenter(),
                                          context: SkillContext(notes: NoteStore(url: dir.file("n.json"))), languageModel: nil)
-        let recognizer = BurstRecognizer(phrases)
+        let recognizer = BurstRecognizer(phrases, greedy: greedy)
         let pipeline = try AssistantPipeline(recognizer: recognizer, detector: EnergyVoiceActivityDetector(),
                                              listenerConfig: listening, responder: responder, speech: SilentSpeechOutput(),
                                              config: config) { log.append($0) }
         let statistics = AssistantStatistics(), listenStatistics = ListenStatistics()
         try await pipeline.run(from: PacedAudioSource(SamplesAudioSource(samples: samples), speed: 4),
                                statistics: statistics, listenStatistics: listenStatistics)
-        return Run(log: log, statistics: statistics, listening: listenStatistics, decodes: recognizer.decodes)
+        return Run(log: log, statistics: statistics, listening: listenStatistics, decodes: recognizer.decodes,
+                   greedyDecodes: recognizer.greedyDecodes)
     }
 
     @Test func aCompleteCommandIsAnsweredOnThePauseAndTheEarlyDecodeIsTheFinal() async throws {
@@ -90,6 +98,24 @@ import VAD
         // The early final ends in the pause, before the endpointer's padded end.
         guard case let .final(_, _, end) = r.log.events.first else { Issue.record("no final first"); return }
         #expect(end > 1.6 && end <= utterance.end + 0.001)
+    }
+
+    @Test func aFastPauseDecodeAnswersAndTheFinalDecodeFollowsIt() async throws {
+        let r = try await run(["What time is it?"], recording(bursts: [1], total: 3), greedy: ["what time is it"],
+                              pauseOptions: ListenerConfig.defaultPartialOptions)
+        #expect(r.log.names == ["final", "intent", "reply"], "the same words: no corrected final")
+        #expect(r.log.finals == ["what time is it"], "the early final is the fast decode's")
+        #expect(r.statistics.earlyAnswers == 1)
+        // One fast decode for the pause, then one final decode started in the same pause.
+        #expect(r.greedyDecodes == 1 && r.decodes == 2)
+        let utterance = try #require(r.listening.utterances.first)
+        #expect(utterance.speculative && utterance.text == "What time is it?")
+
+        let misheard = try await run(["What is the date?"], recording(bursts: [1], total: 3), greedy: ["what time is it"],
+                                     pauseOptions: ListenerConfig.defaultPartialOptions)
+        #expect(misheard.log.finals == ["what time is it", "What is the date?"])
+        #expect(misheard.log.intents == ["GetTime"], "answered once, on the pause")
+        #expect(misheard.statistics.earlyMismatches == 1)
     }
 
     @Test func anIncompleteCommandWaitsForTheRest() async throws {

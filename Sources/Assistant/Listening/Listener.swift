@@ -47,6 +47,11 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// Report each early decode that finishes while the speaker is still quiet as a `.pause`
     /// event (the assistant acts on a complete command without waiting for the endpoint).
     public var pauseTranscripts = true
+    /// Decoding of the `.pause` transcripts, when they should come sooner than the early final
+    /// decode can give them (e.g. `defaultPartialOptions`: greedy on a shortened encoder
+    /// window). The early final decode then starts once this one is done (one decode at a
+    /// time: they share the CPU). nil: the early final decode is the pause transcript.
+    public var pauseOptions: TranscriptionOptions? = nil
     /// An early decode counts for the utterance when it was taken in the same pause (no speech
     /// since) and its audio ends within this much of the endpointer's end.
     public var speculationToleranceMs = 250
@@ -301,6 +306,8 @@ struct RecognitionWorker {
     var lastVoiced = 0
     /// The final decode started early for the open utterance, if any.
     var speculation: BackgroundDecode?
+    /// The pause transcript's own decode (`pauseOptions`), if any.
+    var pauseDecode: BackgroundDecode?
     /// The previous final, for prompting the next one.
     var previousText = ""
     var previousEnd = 0
@@ -327,6 +334,7 @@ struct RecognitionWorker {
             // rather than up to a frame later.
             if chunk.isEmpty {
                 reportPause(emit: emit)
+                speculate(position: historyStart + history.count)
                 continue
             }
             // A live source writes in real time, so what is still waiting was captured after this
@@ -347,7 +355,7 @@ struct RecognitionWorker {
             // behind a partial nobody will see.
             if config.partials, let start = utteranceStart, endpointer.isSpeaking,
                endpointer.lastProbability >= config.endpointer.endThreshold,
-               waiting < sampleRate / 10, speculation?.isFinished ?? true,
+               waiting < sampleRate / 10, speculation?.isFinished ?? true, pauseDecode?.isFinished ?? true,
                seconds(position - max(lastPartialEnd, start)) >= config.partialInterval {
                 try partial(from: start, to: position, emit: emit)
             }
@@ -436,6 +444,7 @@ struct RecognitionWorker {
                 $0.start == start && $0.voicedEnd == lastVoiced && abs($0.end - end) <= tolerance ? $0 : nil
             }
             speculation = nil
+            pauseDecode = nil
             if let early {
                 transcript = try early.wait()
                 began = early.began
@@ -465,13 +474,24 @@ struct RecognitionWorker {
         guard config.speculativeFinals, let start = utteranceStart, endpointer.isSpeaking,
               endpointer.lastProbability < config.endpointer.endThreshold else { return }
         guard position - lastVoiced >= config.pauseMs * sampleRate / 1000, position > start else { return }
+        let ring = ring
+        if config.pauseTranscripts, let options = config.pauseOptions {
+            // The fast pause transcript first, then the final's decode.
+            if pauseDecode?.voicedEnd != lastVoiced {
+                let samples = audio(start, position)
+                pauseDecode = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
+                                               options: config.bounded(options, samples: samples.count, sampleRate: sampleRate),
+                                               start: start, end: position, voicedEnd: lastVoiced) { ring.wakeReader() }
+                return
+            }
+            guard pauseDecode?.isFinished ?? true else { return }
+        }
         if let running = speculation {
             // Already guessed this pause, or a guess for an earlier pause still holds the CPU.
             guard running.voicedEnd != lastVoiced, running.isFinished else { return }
         }
         let samples = audio(start, position)
         statistics.recordSpeculation()
-        let ring = ring
         speculation = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
                                        options: finalOptions(samples: samples.count, start: start),
                                        start: start, end: position, voicedEnd: lastVoiced) { ring.wakeReader() }
@@ -480,7 +500,8 @@ struct RecognitionWorker {
     /// Reports the early decode as a `.pause` once it is done, if the speaker is still quiet
     /// (no voiced frame since the pause began) and the utterance still open.
     mutating func reportPause(emit: (ListenEvent) -> Void) {
-        guard config.pauseTranscripts, let running = speculation, !running.reported, endpointer.isSpeaking,
+        guard config.pauseTranscripts, let running = config.pauseOptions == nil ? speculation : pauseDecode,
+              !running.reported, endpointer.isSpeaking,
               running.voicedEnd == lastVoiced, running.isFinished else { return }
         running.reported = true
         // A failed decode is reported by the final, which decodes again.

@@ -98,6 +98,7 @@ public final class AssistantPipeline: Sendable {
         if config.mode == .wake && config.biasRecognizerToWakePhrase {
             listening.finalOptions.initialPrompt = wake.recognizerPrompt
             listening.partialOptions.initialPrompt = wake.recognizerPrompt
+            listening.pauseOptions?.initialPrompt = wake.recognizerPrompt
         }
         listener = Listener(recognizer: recognizer, detector: detector, config: listening)
         self.responder = responder
