@@ -106,7 +106,7 @@ func benchListen() async throws {
     let config = benchListenerConfig()
     let listener = Listener(recognizer: setup.transcriber, detector: setup.detector, config: config)
     let clips = try setup.clips("B")
-    var fromSpeechEnd: [Double] = [], fromDecision: [Double] = [], decode: [Double] = []
+    var fromSpeechEnd: [Double] = [], fromDecision: [Double] = [], decode: [Double] = [], lead: [Double] = [], delay: [Double] = []
     var short: [Double] = []
     var noFinal = 0, partials = 0, warnings = 0, speculative = 0, speculations = 0, pauses = 0
     for clip in clips {
@@ -122,7 +122,12 @@ func benchListen() async throws {
         fromDecision.append(last.decisionToFinalSeconds)
         fromSpeechEnd.append(last.decisionToFinalSeconds + last.decision - Double(trueEnd) / 16000)
         decode.append(last.recognitionSeconds)
-        if last.speculative { speculative += 1 }
+        if last.speculative {
+            speculative += 1
+            // How long before the decision the early decode began, and how late after the pause.
+            lead.append(last.recognitionSeconds - last.decisionToFinalSeconds)
+            delay.append(last.speculationDelaySeconds)
+        }
         if last.end - last.start <= 2.5 { short.append(last.decisionToFinalSeconds) }
     }
     print(String(format: "listen, real time, %d command clips (tiny.en, final beam %d%@, trailing silence %d ms, partials on):",
@@ -132,6 +137,8 @@ func benchListen() async throws {
     print("  end-of-speech decision -> final:  " + milliseconds(fromDecision))
     print("    of which the final's decode:    " + milliseconds(decode))
     print("  decision -> final, utterances <= 2.5 s (commands): " + milliseconds(short))
+    print(String(format: "  early final decodes: started before the decision by ") + milliseconds(lead)
+          + String(format: "; pause (%d ms of quiet) -> decode start: ", config.pauseMs) + milliseconds(delay))
     print("  clips without a final: \(noFinal); finals decoded during the trailing silence: \(speculative) "
           + "(\(speculations) early decodes started, \(pauses) reported as pause transcripts); partial decodes: \(partials); warnings: \(warnings)")
     print(String(format: "  load average at the end: %@", loadAverage()))

@@ -122,6 +122,10 @@ public final class ListenStatistics: @unchecked Sendable {
         public var decisionToFinalSeconds: Double
         /// The final came from a decode started before the decision (`speculativeFinals`).
         public var speculative: Bool
+        /// For a speculative final: wall seconds from the capture of the audio that made the
+        /// pause (`pauseMs` of quiet) to the start of its decode (the recognition thread busy
+        /// with a partial, or a backlog); 0 otherwise.
+        public var speculationDelaySeconds: Double = 0
         /// The final's text ("" when the utterance held no words).
         public var text: String
         /// Tokens the final decode produced and the budget it had.
@@ -459,7 +463,7 @@ struct RecognitionWorker {
             let lag = (finished - decidedAt).seconds
             statistics.record(.init(start: seconds(start), end: seconds(end), decision: seconds(decision),
                                     recognitionSeconds: (finished - began).seconds, decisionToFinalSeconds: lag,
-                                    speculative: early != nil, text: text,
+                                    speculative: early != nil, speculationDelaySeconds: early?.delaySeconds ?? 0, text: text,
                                     tokens: transcript.segments.map(\.tokens.count).reduce(0, +),
                                     tokenBudget: options.maxNewTokens ?? 0))
             checkLag(lag, emit: emit)
@@ -492,9 +496,11 @@ struct RecognitionWorker {
         }
         let samples = audio(start, position)
         statistics.recordSpeculation()
-        speculation = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
-                                       options: finalOptions(samples: samples.count, start: start),
-                                       start: start, end: position, voicedEnd: lastVoiced) { ring.wakeReader() }
+        let decode = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
+                                      options: finalOptions(samples: samples.count, start: start),
+                                      start: start, end: position, voicedEnd: lastVoiced) { ring.wakeReader() }
+        decode.delaySeconds = (decode.began - newestCaptured).seconds
+        speculation = decode
     }
 
     /// Reports the early decode as a `.pause` once it is done, if the speaker is still quiet
@@ -506,7 +512,11 @@ struct RecognitionWorker {
         running.reported = true
         // A failed decode is reported by the final, which decodes again.
         guard let transcript = try? running.wait() else { return }
-        let text = spokenText(transcript)
+        var text = spokenText(transcript)
+        if config.pauseOptions != nil {
+            // A fast decode (greedy, short window) may loop like a partial's: cut the repeat.
+            text = withoutRepeatedPrefix(text.split(whereSeparator: \.isWhitespace).map(String.init)).joined(separator: " ")
+        }
         guard !text.isEmpty else { return }
         statistics.recordPause()
         emit(.pause(text: text, start: seconds(running.start), end: seconds(running.end)))
@@ -568,6 +578,8 @@ final class BackgroundDecode: @unchecked Sendable {
     let end: Int
     /// End of the last voiced frame when the decode began: the pause it was taken in.
     let voicedEnd: Int
+    /// Wall seconds from the capture of the audio that ends `start..<end` to the decode's start.
+    var delaySeconds = 0.0
     let options: TranscriptionOptions
     let began = ContinuousClock.now
     /// Reported as a `.pause` already (touched by the recognition thread only).
