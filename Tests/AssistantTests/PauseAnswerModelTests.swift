@@ -8,10 +8,38 @@ import Testing
 import VAD
 
 /// Answering on a pause with the real models (release: `swift test -c release --filter
-/// PauseAnswerModelTests`): espeak-ng speech with a pause inside, Silero VAD and Whisper tiny.en,
-/// played at half real-time speed, so the early decode has time to finish before the endpoint
-/// on a loaded machine (each test takes about ten seconds of wall time).
+/// PauseAnswerModelTests`): espeak-ng speech with a pause inside, Silero VAD and Whisper tiny.en.
+/// The audio is delivered like a live source, 4x real time, but held back while a decode runs:
+/// what these tests judge (which transcript is acted on) then does not depend on how fast the
+/// machine decodes (a loaded machine would otherwise let the endpoint come first).
 @Suite(.serialized) struct PauseAnswerModelTests {
+    /// Whisper, counting the decodes in flight.
+    final class TrackedRecognizer: SpeechRecognizing, @unchecked Sendable {
+        let inner: WhisperTranscriber
+        private let lock = NSLock()
+        private var running = 0
+        init(_ inner: WhisperTranscriber) { self.inner = inner }
+        var busy: Bool { lock.withLock { running > 0 } }
+        func recognize(_ samples: [Float], options: TranscriptionOptions) throws -> Transcript {
+            lock.withLock { running += 1 }
+            defer { lock.withLock { running -= 1 } }
+            return try inner.recognize(samples, options: options)
+        }
+    }
+
+    /// Hands out `inner`'s chunks one period apart (at `speed`), never while `recognizer` decodes.
+    final class DecodeWaitingSource: AudioSourcing, @unchecked Sendable {
+        let inner: SamplesAudioSource
+        let recognizer: TrackedRecognizer
+        var sampleRate: Int { inner.sampleRate }
+        init(_ inner: SamplesAudioSource, recognizer: TrackedRecognizer) { self.inner = inner; self.recognizer = recognizer }
+        func read() throws -> [Float]? {
+            Thread.sleep(forTimeInterval: Double(inner.periodFrames) / Double(inner.sampleRate) / 4)
+            while recognizer.busy { Thread.sleep(forTimeInterval: 0.002) }
+            return try inner.read()
+        }
+    }
+
     /// espeak-ng's `text` at 16 kHz.
     func speech(_ text: String) throws -> [Float] {
         let voice = try SpeechSynthesizer.shared.synthesize(text)
@@ -20,9 +48,8 @@ import VAD
 
     func silence(_ seconds: Double) -> [Float] { [Float](repeating: 0, count: Int(seconds * 16000)) }
 
-    /// Runs the always-listening pipeline over `samples` in real time. The trailing silence is
-    /// 1.5 s, so a pause of `gap` inside the command never ends the utterance and the early
-    /// decode has time to finish on a loaded machine.
+    /// Runs the always-listening pipeline over `samples`. The trailing silence is 1.5 s, so the
+    /// pause inside the command never ends the utterance.
     func run(_ samples: [Float]) async throws -> (log: EventLog, statistics: AssistantStatistics, listening: ListenStatistics) {
         let dir = try TemporaryDirectory()
         let log = EventLog()
@@ -33,12 +60,13 @@ import VAD
         listening.endpointer.trailingSilenceMs = 1500
         let responder = CommandResponder(intents: try IntentSet.builtIn(), timers: TimerCenter(),
                                          context: SkillContext(notes: NoteStore(url: dir.file("n.json"))), languageModel: nil)
-        let pipeline = try AssistantPipeline(recognizer: try WhisperTranscriber(modelDirectory: ProjectPaths.whisperTinyEn),
+        let recognizer = TrackedRecognizer(try WhisperTranscriber(modelDirectory: ProjectPaths.whisperTinyEn))
+        let pipeline = try AssistantPipeline(recognizer: recognizer,
                                              detector: try VoiceActivityDetectors.makeDefault(sileroModel: ProjectPaths.sileroVAD),
                                              listenerConfig: listening, responder: responder, speech: SilentSpeechOutput(),
                                              config: config) { log.append($0) }
         let statistics = AssistantStatistics(), listenStatistics = ListenStatistics()
-        try await pipeline.run(from: PacedAudioSource(SamplesAudioSource(samples: samples), speed: 0.5),
+        try await pipeline.run(from: DecodeWaitingSource(SamplesAudioSource(samples: samples), recognizer: recognizer),
                                statistics: statistics, listenStatistics: listenStatistics)
         return (log, statistics, listenStatistics)
     }
