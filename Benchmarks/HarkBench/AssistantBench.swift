@@ -13,10 +13,20 @@ import VAD
 ///   model is off, so every reply is a skill-path reply);
 /// - end of speech -> first reply sample handed to ALSA (after espeak-ng synthesized it).
 ///
+/// End of speech is the TRUE end (the clip's last loud sample, at its real-time position from the
+/// first read of the paced source), not the endpointer's decision. Each row is also split by how
+/// the command was answered: on the speaker's pause (a complete intent, `answersOnPause`) or at
+/// the endpoint (after the trailing silence: no intent, or the early words were not one).
+///
 /// Two sets: the corpus command clips (category B; real voices, but not Hark's commands, so
 /// most end in "Sorry, I can't help with that.") and Hark's own commands spoken by espeak-ng.
 /// Targets (issue 7): intent 250 ms, first reply audio 600 ms for a skill reply.
-/// `HARK_BENCH_ASSISTANT_CLIPS=N` limits the corpus clips (default 12; each plays in real time).
+/// `HARK_BENCH_ASSISTANT_CLIPS=N` limits the corpus clips (default 12; each plays in real time),
+/// `HARK_BENCH_ASSISTANT_SPOKEN=N` the spoken Hark commands (default 12; the first 6 are the set
+/// of earlier runs), `HARK_BENCH_ANSWERS_ON_PAUSE=0` waits for the endpoint always (A/B),
+/// `HARK_BENCH_PAUSE_DECODE=fast` decodes pause transcripts greedily on a shortened window
+/// (`ListenerConfig.pauseOptions`), `=final` with the final's options, and HARK_LISTEN_PAUSE_MS
+/// sets the pause.
 func benchAssistant() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
@@ -30,10 +40,19 @@ func benchAssistant() async throws {
     let responder = CommandResponder(intents: try IntentSet.builtIn(), timers: TimerCenter(), languageModel: nil, options: options)
     var config = AssistantConfig()
     config.mode = .always
-    let pipeline = try AssistantPipeline(recognizer: transcriber, detector: detector, responder: responder,
+    config.answersOnPause = ProcessInfo.processInfo.environment["HARK_BENCH_ANSWERS_ON_PAUSE"] != "0"
+    let env = ProcessInfo.processInfo.environment
+    var listening = ListenerConfig.default
+    if let ms = env["HARK_LISTEN_PAUSE_MS"].flatMap(Int.init) { listening.pauseMs = ms }
+    switch env["HARK_BENCH_PAUSE_DECODE"] {
+    case "fast"?: listening.pauseOptions = ListenerConfig.defaultPartialOptions
+    case "final"?: listening.pauseOptions = nil
+    default: break
+    }
+    let pipeline = try AssistantPipeline(recognizer: transcriber, detector: detector, listenerConfig: listening, responder: responder,
                                          speech: speech, config: config) { event in
         switch event {
-        case let .final(_, _, end): recorder.mark(.final, streamEnd: end)
+        case .final: recorder.mark(.final)
         case .intent: recorder.mark(.intent)
         case .reply: recorder.mark(.reply)
         default: break
@@ -50,41 +69,51 @@ func benchAssistant() async throws {
     }
     var spoken: [(String, [Float])] = []
     for text in ["what time is it", "set a timer for five minutes", "what is twelve times fourteen",
-                 "convert five miles to kilometers", "what's the date today", "cancel the timer"] {
+                 "convert five miles to kilometers", "what's the date today", "cancel the timer",
+                 "how much time is left on the timer", "what is two plus two", "set a timer for ten seconds",
+                 "what day is it", "convert ten pounds to kilograms", "set an alarm for seven thirty"]
+        .prefix(Int(ProcessInfo.processInfo.environment["HARK_BENCH_ASSISTANT_SPOKEN"] ?? "") ?? 12) {
         let voice = try SpeechSynthesizer.shared.synthesize(text)
         spoken.append((text, try Resampler.resample(voice.samples, from: voice.sampleRate, to: 16000)))
     }
 
     for (title, clips) in [("corpus command clips (category B)", corpusClips), ("Hark commands spoken by espeak-ng", spoken)] {
-        var toIntent: [Double] = [], toAudio: [Double] = [], toFinal: [Double] = [], decisionToIntent: [Double] = []
-        var intents = 0
+        var toIntent = Split(), toAudio = Split(), toFinal = Split(), decisionToIntent: [Double] = []
+        var intents = 0, pauses = 0, mismatches = 0
         for (text, clip) in clips {
             guard let lastLoud = clip.lastIndex(where: { abs($0) > 0.00316 }) else { continue }
             let speechEnd = Double(lastLoud + 1) / 16000
             let samples = [Float](repeating: 0, count: 8000) + clip + [Float](repeating: 0, count: 16000 * 2)
             recorder.reset()
-            let started = ContinuousClock.now
-            try await pipeline.run(from: PacedAudioSource(SamplesAudioSource(samples: samples, periodFrames: 512)))
-            let end = started + .milliseconds(Int64((0.5 + speechEnd) * 1000))
+            let source = FirstReadClock(PacedAudioSource(SamplesAudioSource(samples: samples, periodFrames: 512)))
+            let statistics = AssistantStatistics(), listening = ListenStatistics()
+            try await pipeline.run(from: source, statistics: statistics, listenStatistics: listening)
+            guard let started = source.firstRead else { continue }
+            let end = started + .microseconds(Int64((0.5 + speechEnd) * 1_000_000))
             let marks = recorder.marks
             guard let result = marks[.intent] ?? marks[.reply] else { print("  \(text): no reply"); continue }
             if marks[.intent] != nil { intents += 1 }
-            toIntent.append(milliseconds(result - end))
-            if let final = marks[.final] { toFinal.append(milliseconds(final - end)) }
-            // The endpointer decides trailingSilenceMs after the utterance's (padded) end.
-            if let finalEnd = recorder.finalEnd {
-                let endpointing = pipeline.listener.config.endpointer
-                let decision = finalEnd - Double(endpointing.padAfterMs) / 1000 + Double(endpointing.trailingSilenceMs) / 1000
-                decisionToIntent.append(milliseconds(result - (started + .milliseconds(Int64(decision * 1000)))))
+            let early = statistics.earlyAnswers > 0
+            pauses += listening.pauses
+            mismatches += statistics.earlyMismatches
+            toIntent.add(milliseconds(result - end), early: early)
+            if let final = marks[.final] { toFinal.add(milliseconds(final - end), early: early) }
+            // At the endpoint: the endpointer decided trailingSilenceMs after the last voiced frame.
+            if !early, let decision = listening.utterances.last(where: { !$0.text.isEmpty })?.decision {
+                decisionToIntent.append(milliseconds(result - (started + .microseconds(Int64(decision * 1_000_000)))))
             }
-            if let audio = marks[.firstSample] { toAudio.append(milliseconds(audio - end)) }
+            if let audio = marks[.firstSample] { toAudio.add(milliseconds(audio - end), early: early) }
         }
-        print("assistant latency, \(title): \(toIntent.count) clips (\(intents) matched an intent), real time, tiny.en, always listening")
-        print(String(format: "  end of speech -> final transcript:   p50 %4.0f ms, p95 %4.0f ms", percentile(toFinal, 0.5), percentile(toFinal, 0.95)))
-        print(String(format: "  end of speech -> intent result:     p50 %4.0f ms, p95 %4.0f ms (target 250 ms)", percentile(toIntent, 0.5), percentile(toIntent, 0.95)))
-        print(String(format: "  endpoint decision -> intent result:  p50 %4.0f ms, p95 %4.0f ms (trailing silence %d ms)",
+        print("assistant latency, \(title): \(toIntent.all.count) clips (\(intents) matched an intent), real time, tiny.en, always listening, "
+              + "answers on pause \(config.answersOnPause ? "on" : "off"), pause \(listening.pauseMs) ms, pause decode "
+              + (listening.pauseOptions == nil ? "the final's" : "beam \(listening.pauseOptions!.beamSize)\(listening.pauseOptions!.shortenedEncoderWindow ? ", shortened window" : "")"))
+        print("  answered on the pause: \(toIntent.early.count), at the endpoint: \(toIntent.late.count) "
+              + "(pause transcripts: \(pauses), early answers whose final changed: \(mismatches))")
+        print("  end of speech -> final transcript:   " + toFinal.line)
+        print("  end of speech -> intent result:      " + toIntent.line + " (target 250 ms)")
+        print(String(format: "  endpoint decision -> intent result:  p50 %4.0f ms, p95 %4.0f ms (at the endpoint only; trailing silence %d ms)",
                      percentile(decisionToIntent, 0.5), percentile(decisionToIntent, 0.95), pipeline.listener.config.endpointer.trailingSilenceMs))
-        print(String(format: "  end of speech -> first reply sample: p50 %4.0f ms, p95 %4.0f ms (target 600 ms)", percentile(toAudio, 0.5), percentile(toAudio, 0.95)))
+        print("  end of speech -> first reply sample: " + toAudio.line + " (target 600 ms)")
     }
     print("  \(blasEnvironment())")
 }
@@ -99,19 +128,96 @@ private func percentile(_ values: [Double], _ p: Double) -> Double {
     return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
 }
 
+/// Latencies of one row, all and split by answer path.
+private struct Split {
+    var all: [Double] = [], early: [Double] = [], late: [Double] = []
+    mutating func add(_ ms: Double, early isEarly: Bool) {
+        all.append(ms)
+        if isEarly { early.append(ms) } else { late.append(ms) }
+    }
+    var line: String {
+        func p(_ v: [Double]) -> String { v.isEmpty ? "-" : String(format: "p50 %4.0f / p95 %4.0f ms", percentile(v, 0.5), percentile(v, 0.95)) }
+        return "\(p(all)) (on the pause: \(p(early)), n=\(early.count); at the endpoint: \(p(late)), n=\(late.count))"
+    }
+}
+
+/// A source that notes when it was first read: the paced source's time zero.
+private final class FirstReadClock: AudioSourcing, @unchecked Sendable {
+    let inner: any AudioSourcing
+    var sampleRate: Int { inner.sampleRate }
+    private let lock = NSLock()
+    private var first: ContinuousClock.Instant?
+    init(_ inner: any AudioSourcing) { self.inner = inner }
+    var firstRead: ContinuousClock.Instant? { lock.withLock { first } }
+    func read() throws -> [Float]? {
+        lock.withLock { if first == nil { first = .now } }
+        return try inner.read()
+    }
+}
+
 /// When each milestone of one clip was first reached.
 private final class LatencyRecorder: @unchecked Sendable {
     enum Milestone { case final, intent, reply, firstSample }
     private let lock = NSLock()
     private var reached: [Milestone: ContinuousClock.Instant] = [:]
-    /// Where the last final's utterance ends in the stream, seconds.
-    private(set) var finalEnd: Double?
-    func mark(_ m: Milestone, streamEnd: Double? = nil) {
-        lock.withLock {
-            if reached[m] == nil { reached[m] = .now }
-            if let streamEnd { finalEnd = streamEnd }
+    func mark(_ m: Milestone) {
+        lock.withLock { if reached[m] == nil { reached[m] = .now } }
+    }
+    func reset() { lock.withLock { reached = [:] } }
+    var marks: [Milestone: ContinuousClock.Instant] { lock.withLock { reached } }
+}
+
+/// Would a fast decode (greedy, shortened encoder window: the partials' options) answer the
+/// same as the final's decode (beam 5, full window)? For every espeak-spoken Hark command and
+/// every corpus command clip (category B), decoded whole as fast as possible: the intents the
+/// parser accepts from each transcript (name and canonical slots), counted by agreement. An
+/// intent the fast decode finds and the final does not is a command answered wrongly early.
+func benchAssistantAgreement() async throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+    let transcriber = try WhisperTranscriber(modelDirectory: root.appendingPathComponent("models/whisper-tiny.en"))
+    let responder = CommandResponder(intents: try IntentSet.builtIn(), timers: TimerCenter(), languageModel: nil)
+    var clips: [(String, [Float])] = []
+    for text in ["what time is it", "set a timer for five minutes", "what is twelve times fourteen",
+                 "convert five miles to kilometers", "what's the date today", "cancel the timer",
+                 "how much time is left on the timer", "what is two plus two", "set a timer for ten seconds",
+                 "what day is it", "convert ten pounds to kilograms", "set an alarm for seven thirty",
+                 "set a timer for", "convert five miles to", "what is twelve times"] {
+        let voice = try SpeechSynthesizer.shared.synthesize(text)
+        clips.append((text, try Resampler.resample(voice.samples, from: voice.sampleRate, to: 16000)))
+    }
+    let manifest = try String(contentsOf: corpus.appendingPathComponent("manifest.tsv"), encoding: .utf8)
+    for line in manifest.split(separator: "\n").dropFirst() {
+        let fields: [Substring] = line.split(separator: "\t", omittingEmptySubsequences: false)
+        guard fields.count > 5 && fields[5] == "B" else { continue }
+        clips.append((String(fields[2]), try AudioClip.load(corpus.appendingPathComponent(String(fields[0])).path, sampleRate: 16000).samples))
+    }
+    let config = ListenerConfig.default
+    func intent(_ samples: [Float], _ options: TranscriptionOptions) throws -> (String, String, Double) {
+        let clock = ContinuousClock(), began = clock.now
+        let text = try transcriber.recognize(samples, options: config.bounded(options, samples: samples.count, sampleRate: 16000)).text
+        let seconds = milliseconds(clock.now - began)
+        guard let parsed = responder.acceptedIntent(text) else { return (text, "-", seconds) }
+        return (text, parsed.name + " " + parsed.slots.mapValues(\.canonical).sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ","), seconds)
+    }
+    var same = 0, bothNone = 0, fastOnly = 0, finalOnly = 0, differ = 0
+    var fastMs: [Double] = [], finalMs: [Double] = []
+    for (name, clip) in clips {
+        let samples = [Float](repeating: 0, count: 3200) + clip + [Float](repeating: 0, count: 2048)
+        let fast = try intent(samples, ListenerConfig.defaultPartialOptions)
+        let final = try intent(samples, ListenerConfig.defaultFinalOptions)
+        fastMs.append(fast.2); finalMs.append(final.2)
+        switch (fast.1 == "-", final.1 == "-") {
+        case (true, true): bothNone += 1
+        case (false, true): fastOnly += 1; print("  fast only: \(name): fast \"\(fast.0)\" -> \(fast.1); final \"\(final.0)\"")
+        case (true, false): finalOnly += 1; print("  final only: \(name): final \"\(final.0)\" -> \(final.1); fast \"\(fast.0)\"")
+        case (false, false):
+            if fast.1 == final.1 { same += 1 } else { differ += 1; print("  differ: \(name): fast \(fast.1); final \(final.1)") }
         }
     }
-    func reset() { lock.withLock { reached = [:]; finalEnd = nil } }
-    var marks: [Milestone: ContinuousClock.Instant] { lock.withLock { reached } }
+    print("assistant intent agreement, fast (greedy, shortened window) vs final (beam 5, full window) decode, \(clips.count) clips:")
+    print("  same intent \(same), both none \(bothNone), different intent \(differ), intent only from the fast decode \(fastOnly), only from the final \(finalOnly)")
+    print(String(format: "  decode: fast p50 %.0f / p95 %.0f ms, final p50 %.0f / p95 %.0f ms (load %@)", percentile(fastMs, 0.5), percentile(fastMs, 0.95),
+                 percentile(finalMs, 0.5), percentile(finalMs, 0.95),
+                 (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"))
 }

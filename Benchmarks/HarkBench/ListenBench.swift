@@ -20,7 +20,8 @@ import VAD
 // `HARK_BENCH_LISTEN_CLIPS=N` limits the category B clips (default: all; the real-time run
 // takes about 7 minutes for all of them); `HARK_BENCH_LISTEN_ONLY=text` keeps the clips whose
 // file name contains it; HARK_LISTEN_TRAILING_MS, HARK_LISTEN_PAD_BEFORE_MS and
-// HARK_LISTEN_PAD_AFTER_MS override the endpointer's settings.
+// HARK_LISTEN_PAD_AFTER_MS override the endpointer's settings, HARK_LISTEN_PAUSE_MS the quiet
+// after which the early final decode starts.
 
 private struct ListenBenchSetup {
     let corpus: URL
@@ -105,9 +106,9 @@ func benchListen() async throws {
     let config = benchListenerConfig()
     let listener = Listener(recognizer: setup.transcriber, detector: setup.detector, config: config)
     let clips = try setup.clips("B")
-    var fromSpeechEnd: [Double] = [], fromDecision: [Double] = [], decode: [Double] = []
+    var fromSpeechEnd: [Double] = [], fromDecision: [Double] = [], decode: [Double] = [], lead: [Double] = [], delay: [Double] = []
     var short: [Double] = []
-    var noFinal = 0, partials = 0, warnings = 0, speculative = 0, speculations = 0
+    var noFinal = 0, partials = 0, warnings = 0, speculative = 0, speculations = 0, pauses = 0
     for clip in clips {
         let samples = try setup.load(clip.file)
         guard let trueEnd = trueEndSample(samples) else { continue }
@@ -116,11 +117,17 @@ func benchListen() async throws {
         partials += run.statistics.partials
         warnings += run.statistics.warnings
         speculations += run.statistics.speculations
+        pauses += run.statistics.pauses
         guard let last = run.statistics.utterances.last(where: { !$0.text.isEmpty }) else { noFinal += 1; continue }
         fromDecision.append(last.decisionToFinalSeconds)
         fromSpeechEnd.append(last.decisionToFinalSeconds + last.decision - Double(trueEnd) / 16000)
         decode.append(last.recognitionSeconds)
-        if last.speculative { speculative += 1 }
+        if last.speculative {
+            speculative += 1
+            // How long before the decision the early decode began, and how late after the pause.
+            lead.append(last.recognitionSeconds - last.decisionToFinalSeconds)
+            delay.append(last.speculationDelaySeconds)
+        }
         if last.end - last.start <= 2.5 { short.append(last.decisionToFinalSeconds) }
     }
     print(String(format: "listen, real time, %d command clips (tiny.en, final beam %d%@, trailing silence %d ms, partials on):",
@@ -130,8 +137,10 @@ func benchListen() async throws {
     print("  end-of-speech decision -> final:  " + milliseconds(fromDecision))
     print("    of which the final's decode:    " + milliseconds(decode))
     print("  decision -> final, utterances <= 2.5 s (commands): " + milliseconds(short))
+    print(String(format: "  early final decodes: started before the decision by ") + milliseconds(lead)
+          + String(format: "; pause (%d ms of quiet) -> decode start: ", config.pauseMs) + milliseconds(delay))
     print("  clips without a final: \(noFinal); finals decoded during the trailing silence: \(speculative) "
-          + "(\(speculations) early decodes started); partial decodes: \(partials); warnings: \(warnings)")
+          + "(\(speculations) early decodes started, \(pauses) reported as pause transcripts); partial decodes: \(partials); warnings: \(warnings)")
     print(String(format: "  load average at the end: %@", loadAverage()))
 
     // Idle: 20 s of near-silence (-70 dBFS noise) in real time; CPU of the whole process.
@@ -172,6 +181,7 @@ private func benchListenerConfig() -> ListenerConfig {
     if let ms = env["HARK_LISTEN_TRAILING_MS"].flatMap(Int.init) { config.endpointer.trailingSilenceMs = ms }
     if let ms = env["HARK_LISTEN_PAD_BEFORE_MS"].flatMap(Int.init) { config.endpointer.padBeforeMs = ms }
     if let ms = env["HARK_LISTEN_PAD_AFTER_MS"].flatMap(Int.init) { config.endpointer.padAfterMs = ms }
+    if let ms = env["HARK_LISTEN_PAUSE_MS"].flatMap(Int.init) { config.pauseMs = ms }
     return config
 }
 

@@ -14,6 +14,7 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("listen-wer", benchListenWER),
     ("listen-options", benchListenOptions),
     ("assistant", benchAssistant),
+    ("assistant-agreement", benchAssistantAgreement),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

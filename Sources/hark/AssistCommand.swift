@@ -34,6 +34,11 @@ struct AssistCommand: AsyncParsableCommand {
             reply has played, plus a short tail, so its own voice never becomes a command. Timers \
             ring with a spoken alert while `hark assist` runs. Nothing is written to disk.
 
+            A command the skills understand as a whole ("set a timer for ten minutes", not "set a \
+            timer for") is answered as soon as you pause, without waiting for the 600 ms of silence \
+            that ends an utterance; questions for the language model wait for it. \
+            --wait-for-endpoint always waits.
+
             Examples:
               hark assist                                   # default devices, wake phrase "hey hark"
               hark assist --device plughw:1,0 --output-device plughw:1,0
@@ -70,6 +75,9 @@ struct AssistCommand: AsyncParsableCommand {
 
     @Option(help: "Seconds after the wake phrase said alone in which the next utterance is the command.")
     var followOn: Double = AssistantConfig.default.followOnSeconds
+
+    @Flag(help: "Answer only after the utterance has ended (its trailing silence), never on a pause.")
+    var waitForEndpoint = false
 
     @Flag(help: "Print and report replies, but do not speak them.")
     var noSpeak = false
@@ -113,6 +121,7 @@ struct AssistCommand: AsyncParsableCommand {
         config.mode = mode
         config.wakePhrase = wakePhrase
         config.followOnSeconds = followOn
+        config.answersOnPause = !waitForEndpoint
         return config
     }
 

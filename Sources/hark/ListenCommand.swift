@@ -15,8 +15,8 @@ struct ListenCommand: AsyncParsableCommand {
             or an energy detector when its model is not installed), shows a partial transcript \
             while someone speaks and prints the final transcript of each utterance with its start \
             and end time in seconds. Partials rewrite one terminal line when standard output is a \
-            terminal; --json prints one JSON object per event instead (speechStart, partial, final, \
-            speechEnd, warning). Stop with Ctrl-C.
+            terminal; --json prints one JSON object per event instead (speechStart, partial, pause: \
+            the text so far when the speaker pauses, final, speechEnd, warning). Stop with Ctrl-C.
 
             Examples:
               hark listen                                  # default ALSA capture device
@@ -128,7 +128,7 @@ struct ListenCommand: AsyncParsableCommand {
                 if partialShown { write("\r\u{1B}[K"); partialShown = false }
             case let .warning(message):
                 FileHandle.standardError.write(Data("hark: warning: \(message)\n".utf8))
-            case .speechStart:
+            case .speechStart, .pause:
                 continue
             }
         }

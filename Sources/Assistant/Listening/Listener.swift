@@ -35,12 +35,25 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// Prompt each final with the previous utterance's text when it ended at most this many
     /// seconds before (continuity of dictation); nil never prompts.
     public var promptWithPreviousWithinSeconds: Double? = nil
-    /// Start the final decode early, on its own thread, once the speaker has been quiet for the
-    /// end padding (`endpointer.padAfterMs`): the rest of the trailing silence then overlaps the
-    /// decode. Used when the utterance does end there (speech that resumes makes a new guess).
+    /// Start the final decode early, on its own thread, once the speaker has been quiet for
+    /// `pauseMs`: the rest of the trailing silence then overlaps the decode. Used when the
+    /// utterance does end there (speech that resumes makes a new guess).
     public var speculativeFinals = true
-    /// A speculative decode counts for the utterance when its audio reaches at most this much
-    /// past the endpointer's end (which trims quiet 8 ms blocks at the edge: up to 128 ms).
+    /// Quiet (voice activity below the end threshold) after which the speaker counts as
+    /// pausing: the early final decode starts, on the audio up to that point. Shorter than the
+    /// end padding (`endpointer.padAfterMs`): the quiet audio the decode lacks changes nothing
+    /// Whisper writes, and every millisecond here is a millisecond of latency.
+    public var pauseMs = 128
+    /// Report each early decode that finishes while the speaker is still quiet as a `.pause`
+    /// event (the assistant acts on a complete command without waiting for the endpoint).
+    public var pauseTranscripts = true
+    /// Decoding of the `.pause` transcripts, when they should come sooner than the early final
+    /// decode can give them (e.g. `defaultPartialOptions`: greedy on a shortened encoder
+    /// window). The early final decode then starts once this one is done (one decode at a
+    /// time: they share the CPU). nil: the early final decode is the pause transcript.
+    public var pauseOptions: TranscriptionOptions? = nil
+    /// An early decode counts for the utterance when it was taken in the same pause (no speech
+    /// since) and its audio ends within this much of the endpointer's end.
     public var speculationToleranceMs = 250
     /// An utterance whose every segment has a no-speech probability above this gives no final.
     public var noSpeechThreshold: Float = 0.6
@@ -109,6 +122,10 @@ public final class ListenStatistics: @unchecked Sendable {
         public var decisionToFinalSeconds: Double
         /// The final came from a decode started before the decision (`speculativeFinals`).
         public var speculative: Bool
+        /// For a speculative final: wall seconds from the capture of the audio that made the
+        /// pause (`pauseMs` of quiet) to the start of its decode (the recognition thread busy
+        /// with a partial, or a backlog); 0 otherwise.
+        public var speculationDelaySeconds: Double = 0
         /// The final's text ("" when the utterance held no words).
         public var text: String
         /// Tokens the final decode produced and the budget it had.
@@ -121,6 +138,7 @@ public final class ListenStatistics: @unchecked Sendable {
     private var _partials = 0
     private var _partialSeconds = 0.0
     private var _speculations = 0
+    private var _pauses = 0
     private var _behindEpisodes = 0
     private var _worstLag = 0.0
     private var _dropWarnings = 0
@@ -137,6 +155,8 @@ public final class ListenStatistics: @unchecked Sendable {
     public var partialSeconds: Double { lock.withLock { _partialSeconds } }
     /// Speculative final decodes started (used or not).
     public var speculations: Int { lock.withLock { _speculations } }
+    /// `.pause` transcripts reported (early decodes that finished while the speaker was quiet).
+    public var pauses: Int { lock.withLock { _pauses } }
     /// Times finals fell more than `behindWarningSeconds` behind real time (one per episode).
     public var behindEpisodes: Int { lock.withLock { _behindEpisodes } }
     /// The largest decision-to-final delay seen, seconds.
@@ -164,6 +184,7 @@ public final class ListenStatistics: @unchecked Sendable {
     func record(_ utterance: Utterance) { lock.withLock { _utterances.append(utterance); _worstLag = max(_worstLag, utterance.decisionToFinalSeconds) } }
     func recordPartial(seconds: Double) { lock.withLock { _partials += 1; _partialSeconds += seconds } }
     func recordSpeculation() { lock.withLock { _speculations += 1 } }
+    func recordPause() { lock.withLock { _pauses += 1 } }
     func recordBehindEpisode() { lock.withLock { _behindEpisodes += 1 } }
     func recordDrop(samples: Int) { lock.withLock { _droppedSamples += samples; _dropWarnings += 1 } }
     func setTotals(captured: Int, processed: Int, sampleRate: Int) {
@@ -289,6 +310,8 @@ struct RecognitionWorker {
     var lastVoiced = 0
     /// The final decode started early for the open utterance, if any.
     var speculation: BackgroundDecode?
+    /// The pause transcript's own decode (`pauseOptions`), if any.
+    var pauseDecode: BackgroundDecode?
     /// The previous final, for prompting the next one.
     var previousText = ""
     var previousEnd = 0
@@ -311,6 +334,13 @@ struct RecognitionWorker {
         // One VAD frame per read, so the worker sees where speech stopped to the frame.
         let chunkLimit = endpointer.frameSize
         while !stop.isSet, let chunk = ring.read(maxCount: chunkLimit) {
+            // An early decode finishing wakes the read with no samples: report it at once
+            // rather than up to a frame later.
+            if chunk.isEmpty {
+                reportPause(emit: emit)
+                speculate(position: historyStart + history.count)
+                continue
+            }
             // A live source writes in real time, so what is still waiting was captured after this
             // chunk: the chunk's last sample is `backlog` samples old.
             let waiting = ring.backlog
@@ -323,12 +353,13 @@ struct RecognitionWorker {
                 lastVoiced = endpointer.position
             }
             speculate(position: position)
+            reportPause(emit: emit)
             // Partials are best effort. Skipped while audio waits (finals stay prompt) and once
             // the speaker pauses: the utterance may be about to end, and a final must not wait
             // behind a partial nobody will see.
             if config.partials, let start = utteranceStart, endpointer.isSpeaking,
                endpointer.lastProbability >= config.endpointer.endThreshold,
-               waiting < sampleRate / 10, speculation?.isFinished ?? true,
+               waiting < sampleRate / 10, speculation?.isFinished ?? true, pauseDecode?.isFinished ?? true,
                seconds(position - max(lastPartialEnd, start)) >= config.partialInterval {
                 try partial(from: start, to: position, emit: emit)
             }
@@ -411,10 +442,13 @@ struct RecognitionWorker {
             var began = clock.now
             let transcript: Transcript
             let tolerance = config.speculationToleranceMs * sampleRate / 1000
-            // The early decode counts if it covers this utterance with at most a little quiet
-            // audio more (the endpointer trims quiet blocks at the edge that the guess kept).
-            let early = speculation.flatMap { $0.start == start && $0.end >= end && $0.end - end <= tolerance ? $0 : nil }
+            // The early decode counts if it was taken in this utterance's final pause (no voiced
+            // frame since: what it lacks or has more than the endpointer's cut is quiet audio).
+            let early = speculation.flatMap {
+                $0.start == start && $0.voicedEnd == lastVoiced && abs($0.end - end) <= tolerance ? $0 : nil
+            }
             speculation = nil
+            pauseDecode = nil
             if let early {
                 transcript = try early.wait()
                 began = early.began
@@ -429,7 +463,7 @@ struct RecognitionWorker {
             let lag = (finished - decidedAt).seconds
             statistics.record(.init(start: seconds(start), end: seconds(end), decision: seconds(decision),
                                     recognitionSeconds: (finished - began).seconds, decisionToFinalSeconds: lag,
-                                    speculative: early != nil, text: text,
+                                    speculative: early != nil, speculationDelaySeconds: early?.delaySeconds ?? 0, text: text,
                                     tokens: transcript.segments.map(\.tokens.count).reduce(0, +),
                                     tokenBudget: options.maxNewTokens ?? 0))
             checkLag(lag, emit: emit)
@@ -439,20 +473,53 @@ struct RecognitionWorker {
     }
 
     /// Starts the final decode of the open utterance in the background once the speaker has
-    /// been quiet for the end padding, on the audio the endpointer will most likely cut.
+    /// been quiet for `pauseMs`, on the audio so far (the endpointer will most likely cut there).
     mutating func speculate(position: Int) {
         guard config.speculativeFinals, let start = utteranceStart, endpointer.isSpeaking,
               endpointer.lastProbability < config.endpointer.endThreshold else { return }
-        let end = lastVoiced + config.endpointer.padAfterMs * sampleRate / 1000
-        guard position >= end, end > start else { return }
+        guard position - lastVoiced >= config.pauseMs * sampleRate / 1000, position > start else { return }
+        let ring = ring
+        if config.pauseTranscripts, let options = config.pauseOptions {
+            // The fast pause transcript first, then the final's decode.
+            if pauseDecode?.voicedEnd != lastVoiced {
+                let samples = audio(start, position)
+                pauseDecode = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
+                                               options: config.bounded(options, samples: samples.count, sampleRate: sampleRate),
+                                               start: start, end: position, voicedEnd: lastVoiced) { ring.wakeReader() }
+                return
+            }
+            guard pauseDecode?.isFinished ?? true else { return }
+        }
         if let running = speculation {
             // Already guessed this pause, or a guess for an earlier pause still holds the CPU.
-            guard running.end != end, running.isFinished else { return }
+            guard running.voicedEnd != lastVoiced, running.isFinished else { return }
         }
-        let samples = audio(start, end)
+        let samples = audio(start, position)
         statistics.recordSpeculation()
-        speculation = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
-                                       options: finalOptions(samples: samples.count, start: start), start: start, end: end)
+        let decode = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
+                                      options: finalOptions(samples: samples.count, start: start),
+                                      start: start, end: position, voicedEnd: lastVoiced) { ring.wakeReader() }
+        decode.delaySeconds = (decode.began - newestCaptured).seconds
+        speculation = decode
+    }
+
+    /// Reports the early decode as a `.pause` once it is done, if the speaker is still quiet
+    /// (no voiced frame since the pause began) and the utterance still open.
+    mutating func reportPause(emit: (ListenEvent) -> Void) {
+        guard config.pauseTranscripts, let running = config.pauseOptions == nil ? speculation : pauseDecode,
+              !running.reported, endpointer.isSpeaking,
+              running.voicedEnd == lastVoiced, running.isFinished else { return }
+        running.reported = true
+        // A failed decode is reported by the final, which decodes again.
+        guard let transcript = try? running.wait() else { return }
+        var text = spokenText(transcript)
+        if config.pauseOptions != nil {
+            // A fast decode (greedy, short window) may loop like a partial's: cut the repeat.
+            text = withoutRepeatedPrefix(text.split(whereSeparator: \.isWhitespace).map(String.init)).joined(separator: " ")
+        }
+        guard !text.isEmpty else { return }
+        statistics.recordPause()
+        emit(.pause(text: text, start: seconds(running.start), end: seconds(running.end)))
     }
 
     mutating func partial(from start: Int, to end: Int, emit: (ListenEvent) -> Void) throws {
@@ -509,14 +576,23 @@ final class BackgroundDecode: @unchecked Sendable {
     /// Stream samples decoded: `start..<end`.
     let start: Int
     let end: Int
+    /// End of the last voiced frame when the decode began: the pause it was taken in.
+    let voicedEnd: Int
+    /// Wall seconds from the capture of the audio that ends `start..<end` to the decode's start.
+    var delaySeconds = 0.0
     let options: TranscriptionOptions
     let began = ContinuousClock.now
+    /// Reported as a `.pause` already (touched by the recognition thread only).
+    var reported = false
     private let condition = NSCondition()
     private var result: Result<Transcript, Error>?
 
-    init(recognizer: any SpeechRecognizing, samples: [Float], options: TranscriptionOptions, start: Int, end: Int) {
+    /// Decodes on a new thread; `finished` runs on it once the result is stored.
+    init(recognizer: any SpeechRecognizing, samples: [Float], options: TranscriptionOptions, start: Int, end: Int,
+         voicedEnd: Int, finished: @escaping @Sendable () -> Void = {}) {
         self.start = start
         self.end = end
+        self.voicedEnd = voicedEnd
         self.options = options
         let thread = Thread { [self] in
             let outcome = Result { try recognizer.recognize(samples, options: options) }
@@ -524,6 +600,7 @@ final class BackgroundDecode: @unchecked Sendable {
                 result = outcome
                 condition.broadcast()
             }
+            finished()
         }
         thread.name = "hark.listen.final"
         thread.start()

@@ -13,6 +13,7 @@ public final class SampleRingBuffer: @unchecked Sendable {
     private var head = 0          // index of the oldest sample
     private var count = 0
     private var closed = false
+    private var wakeRequested = false
     private let condition = NSCondition()
     private var dropped = 0
     private var written = 0
@@ -62,12 +63,23 @@ public final class SampleRingBuffer: @unchecked Sendable {
         condition.withLock { closed = true; condition.broadcast() }
     }
 
-    /// Waits until samples are available (or the stream is closed) and takes up to `maxCount`.
-    /// Returns nil once closed and drained.
+    /// Makes a reader waiting on an empty buffer return `[]` once (or the next read, if none
+    /// waits now): the reader has other work that became ready.
+    public func wakeReader() {
+        condition.withLock { wakeRequested = true; condition.broadcast() }
+    }
+
+    /// Waits until samples are available (or the stream is closed, or `wakeReader()` was
+    /// called: then `[]`) and takes up to `maxCount`. Returns nil once closed and drained.
     public func read(maxCount: Int) -> [Float]? {
         condition.lock()
         defer { condition.unlock() }
-        while count == 0 && !closed { condition.wait() }
+        while count == 0 && !closed && !wakeRequested { condition.wait() }
+        if count == 0 && !closed && wakeRequested {
+            wakeRequested = false
+            return []
+        }
+        wakeRequested = false
         if count == 0 { return nil }
         let n = min(maxCount, count)
         var out = [Float](repeating: 0, count: n)

@@ -28,6 +28,11 @@ public struct AssistantConfig: Sendable, Equatable {
     public var speakingTailMs = 400
     /// Ring and speak timers of the responder's `TimerCenter` as they go off.
     public var announcesTimers = true
+    /// Answer a command as soon as the speaker pauses, when the words so far already form a
+    /// complete intent (the listener's `.pause`), instead of waiting for the endpoint's
+    /// trailing silence. Not in push-to-talk mode, where releasing the floor ends the command.
+    /// See `AssistantPipeline` for the rule when speech resumes.
+    public var answersOnPause = true
 
     public init() {}
     public static let `default` = AssistantConfig()
@@ -56,6 +61,19 @@ public struct AssistantConfig: Sendable, Equatable {
 /// Events go to `onEvent` in order (from several tasks: it must be thread-safe). Transcripts of
 /// speech not addressed to Hark (no wake phrase) are not reported at all. While Hark speaks, the
 /// microphone is gated (`gate`), so its own voice never becomes a command.
+///
+/// Answering on a pause (`answersOnPause`): when the speaker pauses (`ListenerConfig.pauseMs`
+/// of quiet) and the transcript of the utterance so far is a command that the intent parser
+/// accepts as a whole (every slot of a template filled: "set a timer for" is not, "set a timer
+/// for ten minutes" is), Hark reports that transcript as the `final` and answers at once; the
+/// endpointer's trailing silence is not waited for. Questions no intent covers (the language
+/// model's) always wait for the endpoint. When the utterance's real final comes:
+/// - the same words (case and punctuation aside): nothing more, the answer stands;
+/// - the early words followed by more (the speaker went on after the pause, before Hark's
+///   reply closed the microphone): the whole text is reported as a corrected `final`, and the
+///   added words are answered only if they form a complete intent of their own;
+/// - other words (the recognizer changed its mind on more audio): the corrected `final` is
+///   reported and nothing is answered twice (`AssistantStatistics.earlyMismatches` counts it).
 public final class AssistantPipeline: Sendable {
     public let listener: Listener
     public let responder: CommandResponder
@@ -80,6 +98,7 @@ public final class AssistantPipeline: Sendable {
         if config.mode == .wake && config.biasRecognizerToWakePhrase {
             listening.finalOptions.initialPrompt = wake.recognizerPrompt
             listening.partialOptions.initialPrompt = wake.recognizerPrompt
+            listening.pauseOptions?.initialPrompt = wake.recognizerPrompt
         }
         listener = Listener(recognizer: recognizer, detector: detector, config: listening)
         self.responder = responder
@@ -93,19 +112,41 @@ public final class AssistantPipeline: Sendable {
     /// Listens to `source` until it ends (or the calling task is cancelled), answering commands.
     /// Returns after the last reply has been spoken.
     /// - Parameter lossless: for unpaced files: capture waits for recognition (see `Listener`).
-    public func run(from source: any AudioSourcing, lossless: Bool = false) async throws {
+    /// - Parameters:
+    ///   - lossless: for unpaced files: capture waits for recognition (see `Listener`).
+    ///   - statistics: counts answers given on a pause and at the endpoint, if given.
+    ///   - listenStatistics: the listener's per-utterance timings, if given.
+    public func run(from source: any AudioSourcing, lossless: Bool = false, statistics: AssistantStatistics? = nil,
+                    listenStatistics: ListenStatistics? = nil) async throws {
         let heard: any AudioSourcing = GatedAudioSource(source, gate: gate)
         let timers = config.announcesTimers ? responder.context.timers.map(announceTimers) : nil
         defer { timers?.cancel() }
+        let statistics = statistics ?? AssistantStatistics()
         var state = ConversationState()
-        for try await event in listener.events(from: heard, lossless: lossless) {
+        for try await event in listener.events(from: heard, lossless: lossless, statistics: listenStatistics) {
             switch event {
             case let .speechStart(time):
                 state.utterance = UtteranceState(start: time)
             case let .partial(text, _):
                 if let shown = state.partial(text, pipeline: self) { emit(.partial(text: shown)) }
+            case let .pause(text, start, end):
+                guard config.answersOnPause, config.mode != .pushToTalk, state.utterance?.early == nil,
+                      let command = state.command(in: text, start: start, pipeline: self),
+                      responder.acceptedIntent(command) != nil else { continue }
+                // Reports wake and final, and closes the follow-on window, as the final would.
+                _ = state.final(text, start: start, end: end, pipeline: self)
+                state.utterance?.early = text
+                statistics.record(.early)
+                _ = await respond(toCommand: command)
             case let .final(text, start, end):
-                if let command = state.final(text, start: start, end: end, pipeline: self) {
+                if let early = state.utterance?.early {
+                    if let added = state.afterEarlyAnswer(early, final: text, start: start, end: end, pipeline: self,
+                                                          statistics: statistics) {
+                        statistics.record(.followOn)
+                        _ = await respond(toCommand: added)
+                    }
+                } else if let command = state.final(text, start: start, end: end, pipeline: self) {
+                    statistics.record(.endpoint)
                     _ = await respond(toCommand: command)
                 }
             case .speechEnd:
@@ -164,10 +205,39 @@ public final class AssistantPipeline: Sendable {
     }
 }
 
-/// The utterance being heard: when it started and whether the wake phrase was seen in it.
+/// The utterance being heard: when it started, whether the wake phrase was seen in it, and
+/// the transcript answered on a pause, if any.
 struct UtteranceState {
     var start: Double
     var woke = false
+    var early: String?
+}
+
+/// How the assistant's answers to spoken commands came about (thread-safe; read at any time).
+public final class AssistantStatistics: @unchecked Sendable {
+    /// The ways a spoken command gets answered.
+    public enum Answer: Sendable {
+        /// On a pause, before the endpoint (a complete intent).
+        case early
+        /// At the endpoint (no early answer: no pause transcript, or not a complete intent).
+        case endpoint
+        /// After an early answer, words added after the pause that form an intent of their own.
+        case followOn
+        /// After an early answer, the final's words differed (not the early words plus more).
+        case earlyMismatch
+    }
+
+    private let lock = NSLock()
+    private var counts: [Answer: Int] = [:]
+
+    public init() {}
+
+    public var earlyAnswers: Int { lock.withLock { counts[.early, default: 0] } }
+    public var endpointAnswers: Int { lock.withLock { counts[.endpoint, default: 0] } }
+    public var followOnAnswers: Int { lock.withLock { counts[.followOn, default: 0] } }
+    public var earlyMismatches: Int { lock.withLock { counts[.earlyMismatch, default: 0] } }
+
+    func record(_ answer: Answer) { lock.withLock { counts[answer, default: 0] += 1 } }
 }
 
 /// What the pipeline remembers between utterances: the follow-on window after a wake phrase.
@@ -188,6 +258,38 @@ struct ConversationState {
         utterance?.woke = true
         pipeline.emit(.wake(phrase: match.heard, time: start))
         return text
+    }
+
+    /// The command `text` holds if it were the utterance's final (nothing reported or changed).
+    func command(in text: String, start: Double, pipeline: AssistantPipeline) -> String? {
+        let match = pipeline.wakePhrase.match(text)
+        switch pipeline.config.mode {
+        case .always, .pushToTalk: return Self.command(match?.remainder ?? text)
+        case .wake:
+            if let match { return Self.command(match.remainder) }
+            return isAwake(at: start) ? Self.command(text) : nil
+        }
+    }
+
+    /// The utterance's final after it was answered on a pause (`early` is the text answered):
+    /// reports the corrected `final` when the words changed, and returns the words added after
+    /// the early ones when they form an intent of their own (see `AssistantPipeline`).
+    mutating func afterEarlyAnswer(_ early: String, final text: String, start: Double, end: Double,
+                                   pipeline: AssistantPipeline, statistics: AssistantStatistics) -> String? {
+        let earlyWords = Self.words(early), finalWords = Self.words(text)
+        guard finalWords != earlyWords else { return nil }
+        pipeline.emit(.final(text: text, start: start, end: end))
+        guard finalWords.starts(with: earlyWords) else {
+            statistics.record(.earlyMismatch)
+            return nil
+        }
+        let added = finalWords.dropFirst(earlyWords.count).joined(separator: " ")
+        return pipeline.responder.acceptedIntent(added) != nil ? added : nil
+    }
+
+    /// Lowercased words without punctuation, for comparing transcripts.
+    static func words(_ text: String) -> [String] {
+        text.lowercased().split { !($0.isLetter || $0.isNumber || $0 == "'") }.map(String.init)
     }
 
     /// The command in a final transcript, if any, after reporting `wake` and `final`.

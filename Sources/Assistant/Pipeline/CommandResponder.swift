@@ -66,6 +66,13 @@ public final class CommandResponder: Sendable {
         return await intentResponder.respond(to: text, context: context)
     }
 
+    /// The intent `text` is a complete command for (accepted by the intent parser, every slot
+    /// of its template filled), or nil; nothing is run. Nil when skills are off.
+    public func acceptedIntent(_ text: String) -> ParsedIntent? {
+        guard options.useSkills else { return nil }
+        return intentResponder.recognizer.recognize(text.trimmingCharacters(in: .whitespacesAndNewlines)).intent
+    }
+
     /// Answers `text`: `intent` (when one matches), `timer` (when a timer or alarm was set),
     /// `replyPiece`s, then exactly one `reply`. Errors of the language model end the stream
     /// with a throw (after any pieces already sent). Cancelling the consumer stops generation.

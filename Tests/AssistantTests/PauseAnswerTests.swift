@@ -1,0 +1,162 @@
+import ASR
+import Assistant
+import Foundation
+import HarkTestSupport
+import Intent
+import Testing
+import VAD
+
+/// Answering on a pause: the listener's `.pause` transcripts and the pipeline's rule for acting
+/// on them, without models. A recognizer that "hears" the loud bursts in its audio stands in for
+/// Whisper, so what it writes depends on how much of the utterance the decode was given.
+@Suite struct PauseAnswerTests {
+    /// Writes `phrases[n - 1]` for audio holding n loud bursts (counted as runs of loud 10 ms
+    /// windows), and counts its decodes.
+    final class BurstRecognizer: SpeechRecognizing, @unchecked Sendable {
+        let phrases: [String]
+        private let lock = NSLock()
+        /// What greedy decodes (beam 1: the partials' and fast pause options) write, if given.
+        let greedyPhrases: [String]?
+        private var calls = 0, greedyCalls = 0
+        init(_ phrases: [String], greedy: [String]? = nil) { self.phrases = phrases; greedyPhrases = greedy }
+        var decodes: Int { lock.withLock { calls } }
+        var greedyDecodes: Int { lock.withLock { greedyCalls } }
+
+        func recognize(_ samples: [Float], options: TranscriptionOptions) throws -> Transcript {
+            lock.withLock { calls += 1; if options.beamSize == 1 { greedyCalls += 1 } }
+            let phrases = options.beamSize == 1 ? greedyPhrases ?? phrases : phrases
+            var bursts = 0, loud = false
+            for start in stride(from: 0, to: samples.count - 160, by: 160) {
+                let rms = (samples[start..<start + 160].map { $0 * $0 }.reduce(0, +) / 160).squareRoot()
+                if rms > 0.05 && !loud { bursts += 1 }
+                loud = rms > 0.05
+            }
+            let text = bursts == 0 ? "" : phrases[min(bursts, phrases.count) - 1]
+            let segment: [String: Any] = ["start": 0, "end": Double(samples.count) / 16000, "text": " " + text, "tokens": [Int](),
+                                          "avgLogProb": -0.2, "noSpeechProb": 0.01, "temperature": 0, "compressionRatio": 1]
+            let object: [String: Any] = ["segments": [segment], "text": text, "language": "en"]
+            return try JSONDecoder().decode(Transcript.self, from: JSONSerialization.data(withJSONObject: object))
+        }
+    }
+
+    /// Quiet noise with loud bursts of `length` seconds at `starts`, then `tail` seconds of quiet.
+    func recording(bursts starts: [Double], length: Double = 0.6, total: Double) -> [Float] {
+        var rng = SplitMix64(seed: 11)
+        let count = Int(total * 16000)
+        var samples = (0..<count).map { _ in Float(Double(rng.next() % 2000) / 2000 - 0.5) * 0.002 }
+        for start in starts {
+            for i in Int(start * 16000)..<min(count, Int((start + length) * 16000)) {
+                samples[i] = Float(Double(rng.next() % 2000) / 2000 - 0.5) * 0.5
+            }
+        }
+        return samples
+    }
+
+    struct Run {
+        let log: EventLog
+        let statistics: AssistantStatistics
+        let listening: ListenStatistics
+        let decodes: Int
+        let greedyDecodes: Int
+    }
+
+    /// The pipeline in always-listening mode over `samples`, played 4x faster than real time (a
+    /// live source: early decodes finish while the audio goes on).
+    func run(_ phrases: [String], _ samples: [Float], answersOnPause: Bool = true, greedy: [String]? = nil,
+             pauseOptions: TranscriptionOptions? = nil) async throws -> Run {
+        let dir = try TemporaryDirectory()
+        let log = EventLog()
+        var config = AssistantConfig()
+        config.mode = .always
+        config.answersOnPause = answersOnPause
+        var listening = ListenerConfig()
+        listening.partials = false
+        listening.pauseOptions = pauseOptions
+        let responder = CommandResponder(intents: try IntentSet.builtIn(), timers: TimerCenter(),
+                                         context: SkillContext(notes: NoteStore(url: dir.file("n.json"))), languageModel: nil)
+        let recognizer = BurstRecognizer(phrases, greedy: greedy)
+        let pipeline = try AssistantPipeline(recognizer: recognizer, detector: EnergyVoiceActivityDetector(),
+                                             listenerConfig: listening, responder: responder, speech: SilentSpeechOutput(),
+                                             config: config) { log.append($0) }
+        let statistics = AssistantStatistics(), listenStatistics = ListenStatistics()
+        try await pipeline.run(from: PacedAudioSource(SamplesAudioSource(samples: samples), speed: 4),
+                               statistics: statistics, listenStatistics: listenStatistics)
+        return Run(log: log, statistics: statistics, listening: listenStatistics, decodes: recognizer.decodes,
+                   greedyDecodes: recognizer.greedyDecodes)
+    }
+
+    @Test func aCompleteCommandIsAnsweredOnThePauseAndTheEarlyDecodeIsTheFinal() async throws {
+        let r = try await run(["What time is it?"], recording(bursts: [1], total: 3))
+        #expect(r.log.names == ["final", "intent", "reply"])
+        #expect(r.log.intents == ["GetTime"])
+        #expect(r.statistics.earlyAnswers == 1 && r.statistics.endpointAnswers == 0)
+        #expect(r.listening.pauses == 1)
+        // One decode served the pause and the final (the endpoint did not decode again).
+        #expect(r.decodes == 1)
+        let utterance = try #require(r.listening.utterances.first)
+        #expect(utterance.speculative && utterance.text == "What time is it?")
+        // The early final ends in the pause, before the endpointer's padded end.
+        guard case let .final(_, _, end) = r.log.events.first else { Issue.record("no final first"); return }
+        #expect(end > 1.6 && end <= utterance.end + 0.001)
+    }
+
+    @Test func aFastPauseDecodeAnswersAndTheFinalDecodeFollowsIt() async throws {
+        let r = try await run(["What time is it?"], recording(bursts: [1], total: 3), greedy: ["what time is it"],
+                              pauseOptions: ListenerConfig.defaultPartialOptions)
+        #expect(r.log.names == ["final", "intent", "reply"], "the same words: no corrected final")
+        #expect(r.log.finals == ["what time is it"], "the early final is the fast decode's")
+        #expect(r.statistics.earlyAnswers == 1)
+        // One fast decode for the pause, then one final decode started in the same pause.
+        #expect(r.greedyDecodes == 1 && r.decodes == 2)
+        let utterance = try #require(r.listening.utterances.first)
+        #expect(utterance.speculative && utterance.text == "What time is it?")
+
+        let misheard = try await run(["What is the date?"], recording(bursts: [1], total: 3), greedy: ["what time is it"],
+                                     pauseOptions: ListenerConfig.defaultPartialOptions)
+        #expect(misheard.log.finals == ["what time is it", "What is the date?"])
+        #expect(misheard.log.intents == ["GetTime"], "answered once, on the pause")
+        #expect(misheard.statistics.earlyMismatches == 1)
+    }
+
+    @Test func anIncompleteCommandWaitsForTheRest() async throws {
+        // "set a timer for" (pause of 0.4 s: shorter than the 600 ms trailing silence) "ten minutes".
+        let r = try await run(["set a timer for", "set a timer for ten minutes"], recording(bursts: [1, 2], total: 4))
+        #expect(r.listening.pauses >= 1, "the pause after the first part was decoded and reported")
+        #expect(r.log.intents == ["SetTimer"])
+        #expect(r.log.finals == ["set a timer for ten minutes"])
+        guard case let .intent(_, slots, _)? = r.log.events.first(where: { $0.name == "intent" }) else { return }
+        #expect(slots["duration"] == "600")
+        #expect(r.statistics.earlyAnswers + r.statistics.endpointAnswers == 1)
+    }
+
+    @Test func wordsAddedAfterAnEarlyAnswerAreAnsweredOnlyWhenTheyAreACommandToo() async throws {
+        // Hark answers "what time is it" on the pause; the speaker goes on (no gate: silent output).
+        let r = try await run(["what time is it", "what time is it in the kitchen"], recording(bursts: [1, 2], total: 4))
+        #expect(r.log.intents == ["GetTime"], "answered once")
+        #expect(r.log.finals == ["what time is it", "what time is it in the kitchen"], "the corrected final is reported")
+        #expect(r.statistics.earlyAnswers == 1 && r.statistics.followOnAnswers == 0)
+
+        let both = try await run(["what time is it", "what time is it set a timer for ten minutes"], recording(bursts: [1, 2], total: 4))
+        #expect(both.log.intents == ["GetTime", "SetTimer"])
+        #expect(both.statistics.earlyAnswers == 1 && both.statistics.followOnAnswers == 1)
+    }
+
+    @Test func changedWordsAreNotAnsweredTwice() async throws {
+        let r = try await run(["what time is it", "what is the date"], recording(bursts: [1, 2], total: 4))
+        #expect(r.log.intents == ["GetTime"])
+        #expect(r.statistics.earlyMismatches == 1)
+    }
+
+    @Test func questionsWithoutAnIntentWaitForTheEndpoint() async throws {
+        let r = try await run(["why is the sky blue"], recording(bursts: [1], total: 3))
+        #expect(r.listening.pauses == 1)
+        #expect(r.statistics.earlyAnswers == 0 && r.statistics.endpointAnswers == 1)
+        #expect(r.log.names == ["final", "reply"], "no intent: the refusal (the model is off), at the endpoint")
+    }
+
+    @Test func offItAnswersAtTheEndpoint() async throws {
+        let r = try await run(["What time is it?"], recording(bursts: [1], total: 3), answersOnPause: false)
+        #expect(r.log.intents == ["GetTime"])
+        #expect(r.statistics.earlyAnswers == 0 && r.statistics.endpointAnswers == 1)
+    }
+}
