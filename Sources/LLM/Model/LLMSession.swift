@@ -146,6 +146,11 @@ public final class LLMSession: @unchecked Sendable {
             hark_quantize_q8(input, quantized, Int32(count * w.columns))
             quantizedInputValid = true
         }
+        if let packed = w.packed,
+           hark_matmul_packed(pool, Int32(w.type.rawValue), packed, Int32(w.rows), Int32(w.columns),
+                              quantized, Int32(count), output, Int32(w.rows)) != 0 {
+            return
+        }
         hark_matmul(pool, Int32(w.type.rawValue), w.base, w.rowBytes, Int32(w.rows), Int32(w.columns),
                     input, quantized, Int32(count), output, Int32(w.rows))
     }

@@ -1,0 +1,67 @@
+import CKernels
+import HarkTestSupport
+import Testing
+@testable import LLM
+
+/// The packed matrices (16 rows interleaved, AVX-512 VNNI) give exactly the portable path's
+/// row dot products, for one token (generation) and for batches (prompts), on one or two threads.
+@Suite("Packed kernels")
+struct PackedKernelTests {
+    static var packedHere: Bool { LLMKernelPath.name == "avx512-vnni" }
+
+    @Test(arguments: KernelTestBlocks.quantizedTypes, [1, 3, 4, 9])
+    func packedMatmulEqualsPortableRowDots(type: GGMLType, tokens: Int) throws {
+        var rng = SplitMix64(seed: UInt64(type.rawValue) * 31 + UInt64(tokens))
+        let rows = 48, columns = type.blockSize == 256 ? 768 : 576
+        let size = hark_packed_size(Int32(type.rawValue), Int32(rows), Int32(columns))
+        guard Self.packedHere else {
+            // Other machines (ARM64, AVX2 only) have no packed form and keep using hark_matmul.
+            #expect(size == 0)
+            return
+        }
+        #expect(size > 0, "\(type) has a packed form on this machine")
+        var w: [UInt8] = []
+        for _ in 0..<rows { w += KernelTestBlocks.row(type, columns: columns, rng: &rng) }
+        let rowBytes = type.rowBytes(columns)
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        defer { packed.deallocate() }
+        let ok = w.withUnsafeBytes { hark_pack(Int32(type.rawValue), $0.baseAddress, rowBytes, Int32(rows), Int32(columns), packed) }
+        #expect(ok == 1)
+        // Large activations too, so that sums reach the range where float rounding shows.
+        let x = (0..<(tokens * columns)).map { i in rng.float() * (i % 7 == 0 ? 40 : 3) }
+        var xq = [hark_q8_block](repeating: hark_q8_block(), count: tokens * columns / 32)
+        hark_quantize_q8(x, &xq, Int32(tokens * columns))
+        for threads in [1, 2] {
+            let pool = try #require(hark_pool_create(Int32(threads)))
+            defer { hark_pool_destroy(pool) }
+            // ldy wider than rows: outputs land at t * ldy + r and nothing else is written.
+            let ldy = rows + 5
+            var y = [Float](repeating: .nan, count: tokens * ldy)
+            #expect(hark_matmul_packed(pool, Int32(type.rawValue), packed, Int32(rows), Int32(columns), xq, Int32(tokens), &y, Int32(ldy)) == 1)
+            w.withUnsafeBytes { wp in
+                for t in 0..<tokens {
+                    for r in 0..<rows {
+                        let expected = xq[(t * columns / 32)...].withUnsafeBufferPointer {
+                            hark_vec_dot_q8_path(Int32(HARK_LLM_PATH_PORTABLE), Int32(type.rawValue),
+                                                 wp.baseAddress! + r * rowBytes, $0.baseAddress, Int32(columns))
+                        }
+                        #expect(y[t * ldy + r] == expected, "\(type) token \(t) row \(r) threads \(threads)")
+                    }
+                    for r in rows..<ldy { #expect(y[t * ldy + r].isNaN, "padding \(r) untouched") }
+                }
+            }
+        }
+    }
+
+    @Test func shapesWithoutPackedFormAreRefused() {
+        let q41 = Int32(GGMLType.q4_1.rawValue)
+        #expect(hark_packed_size(q41, 40, 576) == 0, "rows not a multiple of 16")
+        #expect(hark_packed_size(Int32(GGMLType.f32.rawValue), 64, 576) == 0, "float weights")
+        #expect(hark_packed_size(Int32(GGMLType.q4_K.rawValue), 64, 288) == 0, "K-quant rows of partial super-blocks")
+        var y = [Float](repeating: 0, count: 40)
+        let xq = [hark_q8_block](repeating: hark_q8_block(), count: 18)
+        let dummy = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+        defer { dummy.deallocate() }
+        #expect(hark_matmul_packed(nil, q41, dummy, 40, 576, xq, 1, &y, 40) == 0)
+    }
+}
