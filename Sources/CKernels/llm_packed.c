@@ -32,6 +32,7 @@
 
 #define PK_ROWS 16
 #define PK_TOKENS 4
+#define PK_PREFETCH 4 // records ahead (measured: 0 is ~12% slower in generation, 8 no better)
 
 typedef struct {
     int nibbles; // 4-bit values (else bytes)
@@ -160,6 +161,9 @@ tile(const pack_kind k, const int T, const uint8_t *g, const int nb, const hark_
     __m512 acc[PK_TOKENS];
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++, g += rec) {
+        // Generation streams every weight from L3 or memory once per token: ask for the
+        // records a few blocks ahead (the hardware prefetcher stops at 4 KiB boundaries).
+        for (size_t line = 0; line < rec; line += 64) _mm_prefetch((const char *)g + PK_PREFETCH * rec + line, _MM_HINT_T0);
         __m512i w[8];
         if (k.nibbles) {
             for (int i = 0; i < 4; i++) {
@@ -243,38 +247,61 @@ VNNI512 static void run_group(int type, const uint8_t *g, int nb, const hark_q8_
     }
 }
 
+#define PK_MAX_MATRICES 4
+
+// Several matrices with the same input, one task: their chunks are numbered one after the
+// other, so the pool is woken and joined once (Q, K and V; gate and up).
 typedef struct {
-    int type, nb, groups_per_chunk, groups, tokens, ldy;
-    const uint8_t *w;
-    size_t group_bytes;
+    int count, nb, tokens, groups_per_chunk;
+    int type[PK_MAX_MATRICES], groups[PK_MAX_MATRICES], first_chunk[PK_MAX_MATRICES + 1], ldy[PK_MAX_MATRICES];
+    const uint8_t *w[PK_MAX_MATRICES];
+    size_t group_bytes[PK_MAX_MATRICES];
+    float *y[PK_MAX_MATRICES];
     const hark_q8_block *x;
     const int32_t *half_sums;
-    float *y;
 } packed_task;
 
 static void packed_worker(void *raw, int chunk, int thread_index) {
     (void)thread_index;
     const packed_task *t = (const packed_task *)raw;
-    int first = chunk * t->groups_per_chunk;
-    int last = first + t->groups_per_chunk < t->groups ? first + t->groups_per_chunk : t->groups;
+    int m = 0;
+    while (chunk >= t->first_chunk[m + 1]) m++;
+    int first = (chunk - t->first_chunk[m]) * t->groups_per_chunk;
+    int last = first + t->groups_per_chunk < t->groups[m] ? first + t->groups_per_chunk : t->groups[m];
     for (int g = first; g < last; g++)
-        run_group(t->type, t->w + (size_t)g * t->group_bytes, t->nb, t->x, t->half_sums, t->tokens,
-                  t->y + (size_t)g * PK_ROWS, t->ldy);
+        run_group(t->type[m], t->w[m] + (size_t)g * t->group_bytes[m], t->nb, t->x, t->half_sums, t->tokens,
+                  t->y[m] + (size_t)g * PK_ROWS, t->ldy[m]);
 }
 
 #endif
 
-int hark_matmul_packed(hark_pool *pool, int type, const void *packed, int rows, int cols,
-                       const hark_q8_block *xq, int tokens, float *y, int ldy) {
+int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const void *const *packed,
+                            const int *rows, int cols, const hark_q8_block *xq, int tokens,
+                            float *const *y, const int *ldy) {
 #if defined(__x86_64__)
-    pack_kind k;
-    if (hark_packed_size(type, rows, cols) == 0 || tokens <= 0) return 0;
-    kind_of(type, &k);
+    if (count < 1 || count > PK_MAX_MATRICES || tokens <= 0) return 0;
+    packed_task task;
+    memset(&task, 0, sizeof task);
+    int total_groups = 0;
+    long work = 0;
+    for (int m = 0; m < count; m++) {
+        pack_kind k;
+        if (hark_packed_size(types[m], rows[m], cols) == 0) return 0;
+        kind_of(types[m], &k);
+        task.type[m] = types[m];
+        task.groups[m] = rows[m] / PK_ROWS;
+        task.w[m] = (const uint8_t *)packed[m];
+        task.group_bytes[m] = (size_t)(cols / 32) * record_bytes(&k);
+        task.y[m] = y[m];
+        task.ldy[m] = ldy[m];
+        total_groups += task.groups[m];
+        work += (long)rows[m] * cols * tokens;
+    }
     const int nb = cols / 32;
     int32_t stack[2 * 1024], *half_sums = stack;
-    size_t count = 2 * (size_t)tokens * nb;
-    if (count > 2 * 1024) {
-        half_sums = malloc(sizeof(int32_t) * count);
+    size_t n = 2 * (size_t)tokens * nb;
+    if (n > 2 * 1024) {
+        half_sums = malloc(sizeof(int32_t) * n);
         if (!half_sums) return 0;
     }
     for (size_t b = 0; b < (size_t)tokens * nb; b++) {
@@ -283,15 +310,20 @@ int hark_matmul_packed(hark_pool *pool, int type, const void *packed, int rows, 
         half_sums[2 * b] = s0;
         half_sums[2 * b + 1] = s1;
     }
-    const int threads = hark_pool_threads(pool);
-    const int groups = rows / PK_ROWS;
     // About 4 chunks per thread: whoever is free takes the next one.
-    int per_chunk = (groups + 4 * threads - 1) / (4 * threads);
+    const int threads = hark_pool_threads(pool);
+    int per_chunk = (total_groups + 4 * threads - 1) / (4 * threads);
     if (per_chunk < 1) per_chunk = 1;
-    packed_task task = {type, nb, per_chunk, groups, tokens, ldy, (const uint8_t *)packed,
-                        (size_t)nb * record_bytes(&k), xq, half_sums, y};
-    int chunks = (groups + per_chunk - 1) / per_chunk;
-    if ((long)rows * cols * tokens < 32768) {
+    task.count = count;
+    task.nb = nb;
+    task.tokens = tokens;
+    task.groups_per_chunk = per_chunk;
+    task.x = xq;
+    task.half_sums = half_sums;
+    for (int m = 0; m < count; m++)
+        task.first_chunk[m + 1] = task.first_chunk[m] + (task.groups[m] + per_chunk - 1) / per_chunk;
+    const int chunks = task.first_chunk[count];
+    if (work < 32768) {
         for (int c = 0; c < chunks; c++) packed_worker(&task, c, 0);
     } else {
         hark_pool_run(pool, packed_worker, &task, chunks);
@@ -299,7 +331,12 @@ int hark_matmul_packed(hark_pool *pool, int type, const void *packed, int rows, 
     if (half_sums != stack) free(half_sums);
     return 1;
 #else
-    (void)pool; (void)type; (void)packed; (void)rows; (void)cols; (void)xq; (void)tokens; (void)y; (void)ldy;
+    (void)pool; (void)count; (void)types; (void)packed; (void)rows; (void)cols; (void)xq; (void)tokens; (void)y; (void)ldy;
     return 0;
 #endif
+}
+
+int hark_matmul_packed(hark_pool *pool, int type, const void *packed, int rows, int cols,
+                       const hark_q8_block *xq, int tokens, float *y, int ldy) {
+    return hark_matmul_packed_many(pool, 1, &type, &packed, &rows, cols, xq, tokens, &y, &ldy);
 }

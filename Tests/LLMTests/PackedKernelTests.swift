@@ -65,3 +65,49 @@ struct PackedKernelTests {
         #expect(hark_matmul_packed(nil, q41, dummy, 40, 576, xq, 1, &y, 40) == 0)
     }
 }
+
+extension PackedKernelTests {
+    /// Several matrices sharing one input in one pass (Q/K/V, gate/up) give each matrix's own
+    /// product, for matrices of different types and heights.
+    @Test(arguments: [1, 6])
+    func sharedInputProductsEqualSeparateOnes(tokens: Int) throws {
+        guard Self.packedHere else { return } // no packed form: covered by the fallback test above
+        var rng = SplitMix64(seed: 77 + UInt64(tokens))
+        let columns = 768
+        let types: [GGMLType] = [.q4_1, .q8_0, .q6_K], heights = [64, 16, 32]
+        var packed: [UnsafeMutableRawPointer] = []
+        defer { packed.forEach { $0.deallocate() } }
+        for (type, rows) in zip(types, heights) {
+            var w: [UInt8] = []
+            for _ in 0..<rows { w += KernelTestBlocks.row(type, columns: columns, rng: &rng) }
+            let size = hark_packed_size(Int32(type.rawValue), Int32(rows), Int32(columns))
+            let p = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            packed.append(p)
+            #expect(w.withUnsafeBytes { hark_pack(Int32(type.rawValue), $0.baseAddress, type.rowBytes(columns), Int32(rows), Int32(columns), p) } == 1)
+        }
+        let x = (0..<(tokens * columns)).map { _ in rng.float() * 5 }
+        var xq = [hark_q8_block](repeating: hark_q8_block(), count: tokens * columns / 32)
+        hark_quantize_q8(x, &xq, Int32(tokens * columns))
+        let pool = try #require(hark_pool_create(2))
+        defer { hark_pool_destroy(pool) }
+        var separate: [[Float]] = []
+        for m in 0..<3 {
+            var y = [Float](repeating: .nan, count: tokens * heights[m])
+            #expect(hark_matmul_packed(pool, Int32(types[m].rawValue), packed[m], Int32(heights[m]), Int32(columns), xq, Int32(tokens), &y, Int32(heights[m])) == 1)
+            separate.append(y)
+        }
+        let outputs = heights.map { UnsafeMutablePointer<Float>.allocate(capacity: tokens * $0) }
+        defer { outputs.forEach { $0.deallocate() } }
+        for (o, h) in zip(outputs, heights) { o.initialize(repeating: .nan, count: tokens * h) }
+        let ys: [UnsafeMutablePointer<Float>?] = outputs
+        let pointers: [UnsafeRawPointer?] = packed.map { UnsafeRawPointer($0) }
+        let done = hark_matmul_packed_many(pool, 3, types.map { Int32($0.rawValue) }, pointers, heights.map { Int32($0) },
+                                           Int32(columns), xq, Int32(tokens), ys, heights.map { Int32($0) })
+        #expect(done == 1)
+        for m in 0..<3 {
+            let shared = Array(UnsafeBufferPointer(start: outputs[m], count: tokens * heights[m]))
+            #expect(shared == separate[m], "matrix \(m) (\(types[m]))")
+            #expect(!shared.contains { $0.isNaN })
+        }
+    }
+}

@@ -121,6 +121,12 @@ int hark_pack(int type, const void *w, size_t row_bytes, int rows, int cols, voi
 /// when there is no packed form here.
 int hark_matmul_packed(hark_pool *pool, int type, const void *packed, int rows, int cols,
                        const hark_q8_block *xq, int tokens, float *y, int ldy);
+/// Up to 4 packed matrices with the same input (`cols` wide) in one pass of the pool (e.g.
+/// Q, K and V): matrix m writes y[m][t * ldy[m] + r]. 0 (nothing written) when any of them
+/// has no packed form here.
+int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const void *const *packed,
+                            const int *rows, int cols, const hark_q8_block *xq, int tokens,
+                            float *const *y, const int *ldy);
 
 /// RMSNorm of `rows` vectors of length n: y = x / sqrt(mean(x^2) + eps) * w (in place allowed).
 void hark_rmsnorm(const float *x, const float *w, float *y, int n, int rows, float eps);
