@@ -580,6 +580,17 @@ static void unpack_row_portable(int type, const uint8_t *p, int n, unpacked_row 
     }
 }
 
+void hark_unpack_row(int type, const void *row, int n, int8_t *q, float *dsc, float *mn, int16_t *scx) {
+    ensure_init();
+    int16_t scratch[HARK_STACK_COLS / 2];
+    unpacked_row u = {q, scx ? scx : scratch, dsc, mn, n / 32, 0, 0};
+    if (!scx && type == HARK_GGML_Q6_K && n > HARK_STACK_COLS) { // no room for the sub-scales
+        for (int b = 0; b < n / 32; b++) dsc[b] = mn[b] = NAN;
+        return;
+    }
+    unpack_row_portable(type, (const uint8_t *)row, n, &u);
+}
+
 // sum over blocks, in block order, of dsc * x.d * (sub-scaled integer dot) + mn * x.s
 static float dot_unpacked_portable(const unpacked_row *u, const hark_q8_block *x) {
     float sum = 0.0f;

@@ -54,6 +54,11 @@ void hark_quantize_q8_portable(const float *x, hark_q8_block *y, int n);
 /// Dequantizes one row of `n` elements of `type` (plain reference loops).
 void hark_dequantize_row(int type, const void *src, float *dst, int n);
 
+/// One row of `n` elements of a quantized `type` as the kernels see it: element i is
+/// dsc[i/32] * sub * q[i] + mn[i/32], where sub is scx[16*(i/32) + 8*((i%32)/16)] for Q6_K
+/// (its 16-element sub-scales; scx holds n/2 values) and 1 otherwise (scx may then be NULL).
+void hark_unpack_row(int type, const void *row, int n, int8_t *q, float *dsc, float *mn, int16_t *scx);
+
 /// Dot product of one weight row (n elements of `type`) with quantized activations.
 /// Not for float weight types (use `hark_vec_dot_f32`).
 float hark_vec_dot_q8(int type, const void *row, const hark_q8_block *x, int n);
@@ -96,6 +101,32 @@ void hark_pool_run(hark_pool *pool, hark_task_fn fn, void *context, int chunks);
 /// `hark_quantize_q8`) and `x` may be NULL; for float types `x` holds tokens * cols floats.
 void hark_matmul(hark_pool *pool, int type, const void *w, size_t row_bytes, int rows, int cols,
                  const float *x, const hark_q8_block *xq, int tokens, float *y, int ldy);
+
+/// Packed matrices (llm_packed.c): on the AVX-512 VNNI path, weights of the quantized types
+/// can be re-laid out once at load time - 16 rows interleaved per 32-element block, values
+/// as unsigned bytes or nibbles, scales as floats - so that one 512-bit instruction advances
+/// 16 rows. Same results, bit for bit, as `hark_matmul` and the portable path.
+///
+/// Bytes the packed form of a rows x cols matrix of `type` takes, or 0 when there is none
+/// here (other kernel paths, ARM64, rows not a multiple of 16): then use `hark_matmul`.
+size_t hark_packed_size(int type, int rows, int cols);
+/// Memory for a packed matrix (page-aligned, in huge pages where the kernel allows); NULL
+/// when out of memory. Free with `hark_packed_free` and the same size.
+void *hark_packed_alloc(size_t size);
+void hark_packed_free(void *p, size_t size);
+/// Packs W (as for `hark_matmul`) into `dst` (`hark_packed_size` bytes, 64-byte aligned).
+/// 0 when there is no packed form or memory ran out.
+int hark_pack(int type, const void *w, size_t row_bytes, int rows, int cols, void *dst);
+/// `hark_matmul` on a packed matrix (quantized activations `xq` only). 0 (nothing written)
+/// when there is no packed form here.
+int hark_matmul_packed(hark_pool *pool, int type, const void *packed, int rows, int cols,
+                       const hark_q8_block *xq, int tokens, float *y, int ldy);
+/// Up to 4 packed matrices with the same input (`cols` wide) in one pass of the pool (e.g.
+/// Q, K and V): matrix m writes y[m][t * ldy[m] + r]. 0 (nothing written) when any of them
+/// has no packed form here.
+int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const void *const *packed,
+                            const int *rows, int cols, const hark_q8_block *xq, int tokens,
+                            float *const *y, const int *ldy);
 
 /// RMSNorm of `rows` vectors of length n: y = x / sqrt(mean(x^2) + eps) * w (in place allowed).
 void hark_rmsnorm(const float *x, const float *w, float *y, int n, int rows, float eps);

@@ -146,8 +146,35 @@ public final class LLMSession: @unchecked Sendable {
             hark_quantize_q8(input, quantized, Int32(count * w.columns))
             quantizedInputValid = true
         }
+        if let packed = w.packed,
+           hark_matmul_packed(pool, Int32(w.type.rawValue), packed, Int32(w.rows), Int32(w.columns),
+                              quantized, Int32(count), output, Int32(w.rows)) != 0 {
+            return
+        }
         hark_matmul(pool, Int32(w.type.rawValue), w.base, w.rowBytes, Int32(w.rows), Int32(w.columns),
                     input, quantized, Int32(count), output, Int32(w.rows))
+    }
+
+    /// `outputs[i] = input * ws[i]^T` for matrices that read the same (fresh) input: with
+    /// packed weights in one pass of the worker pool (one wake-up and join instead of one per
+    /// matrix), else one product after the other.
+    private func matmulSharingInput(_ ws: [WeightMatrix], input: UnsafeMutablePointer<Float>, count: Int,
+                                    outputs: [UnsafeMutablePointer<Float>]) {
+        let packed = ws.compactMap { $0.packed }
+        if packed.count == ws.count, ws.allSatisfy({ $0.columns == ws[0].columns }) {
+            hark_quantize_q8(input, quantized, Int32(count * ws[0].columns))
+            quantizedInputValid = true
+            let types = ws.map { Int32($0.type.rawValue) }, rows = ws.map { Int32($0.rows) }
+            let ys: [UnsafeMutablePointer<Float>?] = outputs
+            let done = packed.map { Optional($0) }.withUnsafeBufferPointer { p in
+                hark_matmul_packed_many(pool, Int32(ws.count), types, p.baseAddress, rows, Int32(ws[0].columns),
+                                        quantized, Int32(count), ys, rows)
+            }
+            if done != 0 { return }
+        }
+        for (i, w) in ws.enumerated() {
+            matmul(w, input: input, fresh: i == 0, count: count, output: outputs[i])
+        }
     }
 
     private func forward(_ batch: [Int], computeLogits: Bool) {
@@ -169,9 +196,7 @@ public final class LLMSession: @unchecked Sendable {
             layer.attentionNorm.withUnsafeBufferPointer {
                 hark_rmsnorm(x, $0.baseAddress, norm, Int32(e), Int32(n), hp.rmsNormEpsilon)
             }
-            matmul(layer.query, input: norm, fresh: true, count: n, output: q)
-            matmul(layer.key, input: norm, fresh: false, count: n, output: k)
-            matmul(layer.value, input: norm, fresh: false, count: n, output: v)
+            matmulSharingInput([layer.query, layer.key, layer.value], input: norm, count: n, outputs: [q, k, v])
             addBias(layer.queryBias, q, qWidth, n)
             addBias(layer.keyBias, k, kvWidth, n)
             addBias(layer.valueBias, v, kvWidth, n)
@@ -191,8 +216,7 @@ public final class LLMSession: @unchecked Sendable {
             layer.ffnNorm.withUnsafeBufferPointer {
                 hark_rmsnorm(x, $0.baseAddress, norm, Int32(e), Int32(n), hp.rmsNormEpsilon)
             }
-            matmul(layer.gate, input: norm, fresh: true, count: n, output: gate)
-            matmul(layer.up, input: norm, fresh: false, count: n, output: up)
+            matmulSharingInput([layer.gate, layer.up], input: norm, count: n, outputs: [gate, up])
             hark_swiglu(gate, up, gate, Int32(n * f))
             matmul(layer.down, input: gate, fresh: true, count: n, output: tmp)
             add(tmp, into: x, n * e)

@@ -1,4 +1,49 @@
 import CKernels
+import Foundation
+
+/// One allocation holding the packed copies (`hark_pack`) of a model's matrices - one region,
+/// so that huge pages can cover it (`hark_packed_alloc`) - freed when no matrix uses it.
+final class PackedArena: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let byteCount: Int
+
+    init?(byteCount: Int) {
+        guard byteCount > 0, let memory = hark_packed_alloc(byteCount) else { return nil }
+        base = memory
+        self.byteCount = byteCount
+    }
+
+    deinit { hark_packed_free(base, byteCount) }
+
+    /// Bytes a packed copy of `w` takes in an arena (0: no packed form on this machine).
+    static func footprint(_ w: WeightMatrix) -> Int {
+        let size = hark_packed_size(Int32(w.type.rawValue), Int32(w.rows), Int32(w.columns))
+        return (size + 63) / 64 * 64
+    }
+
+    /// Packs every matrix that has a packed form into one arena and returns them with their
+    /// packed copies set (the others unchanged). `releaseOriginal`: the matrices' mapped
+    /// originals are no longer read in full, so their pages are handed back to the page cache
+    /// (rows read later fault back in), which keeps the resident size near one copy.
+    static func pack(_ matrices: [WeightMatrix], releaseOriginal: Bool) -> [WeightMatrix] {
+        let sizes = matrices.map(footprint)
+        guard let arena = PackedArena(byteCount: sizes.reduce(0, +)) else { return matrices }
+        var offset = 0
+        return zip(matrices, sizes).map { w, size in
+            guard size > 0 else { return w }
+            let target = arena.base + offset
+            offset += size
+            guard hark_pack(Int32(w.type.rawValue), w.base, w.rowBytes, Int32(w.rows), Int32(w.columns), target) != 0 else {
+                return w
+            }
+            var copy = w
+            copy.packed = UnsafeRawPointer(target)
+            copy.packedArena = arena
+            if releaseOriginal { copy.releaseMappedPages() }
+            return copy
+        }
+    }
+}
 
 /// A weight matrix left in its GGUF encoding: `rows` rows of `columns` elements, each row
 /// `rowBytes` long, inside the memory-mapped file.
@@ -10,6 +55,10 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rowBytes: Int
     /// Points into the `GGUFFile` mapping, which the owning `LLMModel` keeps alive.
     let base: UnsafeRawPointer
+    /// The packed copy the matrix products use when this machine has packed kernels, and
+    /// the arena that keeps it alive.
+    fileprivate(set) var packed: UnsafeRawPointer?
+    fileprivate var packedArena: PackedArena?
 
     init(file: GGUFFile, name: String, rows: Int, columns: Int) throws {
         let info = try file.tensor(name)
@@ -31,6 +80,17 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     var isQuantized: Bool { !(type == .f32 || type == .f16 || type == .bf16) }
+
+    /// Hands the pages of this matrix's mapped bytes back to the page cache (they fault back
+    /// in when read again): for matrices only read through their packed copy.
+    func releaseMappedPages() {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + page - 1) / page * page
+        let end = (Int(bitPattern: base) + rows * rowBytes) / page * page
+        if end > start, let p = UnsafeMutableRawPointer(bitPattern: start) {
+            madvise(p, end - start, Int32(MADV_DONTNEED))
+        }
+    }
 
     /// Row `index` as floats (dequantized).
     func row(_ index: Int, into out: UnsafeMutablePointer<Float>) {
@@ -114,9 +174,20 @@ struct DecoderWeights: Sendable {
                 up: try m("ffn_up.weight", f, e),
                 down: try m("ffn_down.weight", e, f)))
         }
-        let output = file.tensors[Name.output] == nil
+        var output = file.tensors[Name.output] == nil
             ? embedding
             : try WeightMatrix(file: file, name: Name.output, rows: hp.vocabularySize, columns: e)
+        // Packed copies for the matrix products, in one arena (the embedding table itself is
+        // read row by row and keeps its file encoding; with tied embeddings the output
+        // projection packs a copy of it).
+        var all = layers.flatMap { [$0.query, $0.key, $0.value, $0.output, $0.gate, $0.up, $0.down] } + [output]
+        all = PackedArena.pack(all, releaseOriginal: true)
+        for i in layers.indices {
+            let m = all[(7 * i)..<(7 * i + 7)].map { $0 }
+            layers[i].query = m[0]; layers[i].key = m[1]; layers[i].value = m[2]; layers[i].output = m[3]
+            layers[i].gate = m[4]; layers[i].up = m[5]; layers[i].down = m[6]
+        }
+        output = all[all.count - 1]
         return DecoderWeights(tokenEmbedding: embedding, layers: layers,
                               outputNorm: try floatVector(file, Name.outputNorm, count: e), output: output)
     }

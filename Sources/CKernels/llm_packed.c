@@ -1,0 +1,342 @@
+// Packed weight matrices for the AVX-512 VNNI path: see `hark_packed_size` in include/hark_llm.h.
+//
+// Why: the row-at-a-time kernels of llm.c spend most of their time reducing each block's
+// integer products across vector lanes and adding the per-block float terms one by one. Here
+// 16 rows are interleaved so that one 512-bit `vpdpbusd` against four broadcast activation
+// bytes advances all 16 rows: each lane holds one row, the integer sums need no horizontal
+// reduction, and the per-block float terms are added to 16 row sums in one vector add - in
+// block order, with the same operations as `dot_unpacked_portable`, so the results are
+// bit-identical to the portable path.
+//
+// Layout: groups of 16 rows; in a group, one record per 32-element block b:
+//   values:  nibble kinds: 4 chunks of 64 bytes; chunk i, row r (4 bytes at 4r) holds elements
+//            4i..4i+3 in its low nibbles and 16+4i..16+4i+3 in its high nibbles.
+//            byte kinds: 8 chunks of 64 bytes; chunk i, row r holds elements 4i..4i+3.
+//            Stored unsigned: value + offset (the offset times the activation sum is taken
+//            off the integer dot product again, exactly).
+//   dsc:     16 scales (row r's block scale): half floats for the 32-element block types
+//            (their own scales, exactly), floats for the K-quants (products d * sub-scale)
+//   mn:      16 minimums, same precision, kinds with a minimum only
+//   sub:     Q6_K only: 16 int8 sub-scales of elements 0..15, then 16 of elements 16..31
+//            (and 32 bytes of padding: records are whole 64-byte lines).
+#include "hark_llm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#define PK_ROWS 16
+#define PK_TOKENS 4
+#define PK_PREFETCH 4 // records ahead (measured: 0 is ~12% slower in generation, 8 no better)
+
+typedef struct {
+    int nibbles; // 4-bit values (else bytes)
+    int offset;  // added to the signed values to make them unsigned
+    int has_min;
+    int has_sub; // Q6_K sub-scales
+    int half;    // scales stored in half precision (exact: the file's own half floats)
+} pack_kind;
+
+#define KIND_Q4_0 ((pack_kind){1, 8, 0, 0, 1})
+#define KIND_Q4_1 ((pack_kind){1, 0, 1, 0, 1})
+#define KIND_Q4_K ((pack_kind){1, 0, 1, 0, 0})
+#define KIND_Q5_0 ((pack_kind){0, 16, 0, 0, 1})
+#define KIND_Q5_K ((pack_kind){0, 0, 1, 0, 0})
+#define KIND_Q8_0 ((pack_kind){0, 128, 0, 0, 1})
+#define KIND_Q6_K ((pack_kind){0, 32, 0, 1, 0})
+
+static int kind_of(int type, pack_kind *k) {
+    switch (type) {
+    case HARK_GGML_Q4_0: *k = KIND_Q4_0; return 1;
+    case HARK_GGML_Q4_1: *k = KIND_Q4_1; return 1;
+    case HARK_GGML_Q4_K: *k = KIND_Q4_K; return 1;
+    case HARK_GGML_Q5_0: *k = KIND_Q5_0; return 1;
+    case HARK_GGML_Q5_K: *k = KIND_Q5_K; return 1;
+    case HARK_GGML_Q8_0: *k = KIND_Q8_0; return 1;
+    case HARK_GGML_Q6_K: *k = KIND_Q6_K; return 1;
+    default: return 0;
+    }
+}
+
+static size_t scales_bytes(const pack_kind *k) { return k->half ? 32 : 64; }
+
+// Q6_K's 32 bytes of sub-scales get 32 bytes of padding (its records are whole 64-byte lines).
+static size_t record_bytes(const pack_kind *k) {
+    return (size_t)(k->nibbles ? 256 : 512) + scales_bytes(k) * (k->has_min ? 2 : 1) + (k->has_sub ? 64 : 0);
+}
+
+static int packed_path_here(void) {
+    return strcmp(hark_llm_kernel_name(), "avx512-vnni") == 0;
+}
+
+size_t hark_packed_size(int type, int rows, int cols) {
+    pack_kind k;
+    if (!packed_path_here() || !kind_of(type, &k)) return 0;
+    if (rows <= 0 || cols <= 0 || rows % PK_ROWS != 0 || cols % 32 != 0 || cols > 8192) return 0;
+    if ((type == HARK_GGML_Q4_K || type == HARK_GGML_Q5_K || type == HARK_GGML_Q6_K) && cols % 256 != 0) return 0;
+    return (size_t)(rows / PK_ROWS) * (size_t)(cols / 32) * record_bytes(&k);
+}
+
+void *hark_packed_alloc(size_t size) {
+    if (size == 0) return NULL;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+#if defined(MADV_HUGEPAGE)
+    // Every token streams through all the weights: 2 MiB pages spare most TLB misses
+    // (a hint; kernels with transparent huge pages off ignore it).
+    madvise(p, size, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void hark_packed_free(void *p, size_t size) {
+    if (p) munmap(p, size);
+}
+
+int hark_pack(int type, const void *w, size_t row_bytes, int rows, int cols, void *dst) {
+    size_t size = hark_packed_size(type, rows, cols);
+    if (size == 0) return 0;
+    pack_kind k;
+    kind_of(type, &k);
+    const int nb = cols / 32;
+    const size_t rec = record_bytes(&k);
+    int8_t *q = malloc((size_t)cols);
+    float *dsc = malloc(sizeof(float) * (size_t)nb), *mn = malloc(sizeof(float) * (size_t)nb);
+    int16_t *scx = malloc(sizeof(int16_t) * (size_t)cols / 2);
+    if (!q || !dsc || !mn || !scx) { free(q); free(dsc); free(mn); free(scx); return 0; }
+    uint8_t *out = (uint8_t *)dst;
+    for (int r = 0; r < rows; r++) {
+        hark_unpack_row(type, (const uint8_t *)w + (size_t)r * row_bytes, cols, q, dsc, mn, scx);
+        const int g = r / PK_ROWS, lane = r % PK_ROWS;
+        for (int b = 0; b < nb; b++) {
+            uint8_t *p = out + ((size_t)g * nb + b) * rec;
+            const int8_t *v = q + 32 * b;
+            if (k.nibbles) {
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) {
+                        int lo = v[4 * i + j] + k.offset, hi = v[16 + 4 * i + j] + k.offset;
+                        p[64 * i + 4 * lane + j] = (uint8_t)(lo | hi << 4);
+                    }
+            } else {
+                for (int i = 0; i < 8; i++)
+                    for (int j = 0; j < 4; j++) p[64 * i + 4 * lane + j] = (uint8_t)(v[4 * i + j] + k.offset);
+            }
+            p += k.nibbles ? 256 : 512;
+            if (k.half) {
+                uint16_t h = hark_fp32_to_fp16(dsc[b]);
+                memcpy(p + 2 * lane, &h, 2);
+                p += 32;
+                if (k.has_min) { h = hark_fp32_to_fp16(mn[b]); memcpy(p + 2 * lane, &h, 2); p += 32; }
+            } else {
+                memcpy(p + 4 * lane, &dsc[b], 4);
+                p += 64;
+                if (k.has_min) { memcpy(p + 4 * lane, &mn[b], 4); p += 64; }
+            }
+            if (k.has_sub) {
+                p[lane] = (uint8_t)(int8_t)scx[16 * b];
+                p[16 + lane] = (uint8_t)(int8_t)scx[16 * b + 8];
+            }
+        }
+    }
+    free(q); free(dsc); free(mn); free(scx);
+    return 1;
+}
+
+#if defined(__x86_64__)
+
+#define VNNI512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+// One group of 16 rows times `T` tokens (activations `nb` blocks apart), into y[t * ldy + r].
+// half_sums: per token and block, the sums of the activation bytes 0..15 and 16..31.
+VNNI512 static inline __attribute__((always_inline)) void
+tile(const pack_kind k, const int T, const uint8_t *g, const int nb, const hark_q8_block *x,
+     const int32_t *half_sums, float *y, const int ldy) {
+    const size_t rec = record_bytes(&k);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[PK_TOKENS];
+    for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++, g += rec) {
+        // Generation streams every weight from L3 or memory once per token: ask for the
+        // records a few blocks ahead (the hardware prefetcher stops at 4 KiB boundaries).
+        for (size_t line = 0; line < rec; line += 64) _mm_prefetch((const char *)g + PK_PREFETCH * rec + line, _MM_HINT_T0);
+        __m512i w[8];
+        if (k.nibbles) {
+            for (int i = 0; i < 4; i++) {
+                __m512i v = _mm512_loadu_si512((const void *)(g + 64 * i));
+                w[i] = _mm512_and_si512(v, m4);
+                w[4 + i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            }
+        } else {
+            for (int i = 0; i < 8; i++) w[i] = _mm512_loadu_si512((const void *)(g + 64 * i));
+        }
+        const uint8_t *s = g + (k.nibbles ? 256 : 512);
+        __m512 dsc, mn = _mm512_setzero_ps();
+        if (k.half) {
+            dsc = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)s));
+            if (k.has_min) mn = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(s + 32)));
+        } else {
+            dsc = _mm512_loadu_ps((const float *)s);
+            if (k.has_min) mn = _mm512_loadu_ps((const float *)(s + 64));
+        }
+        __m512i sub0 = _mm512_setzero_si512(), sub1 = _mm512_setzero_si512();
+        if (k.has_sub) { // after dsc (64 bytes: Q6_K scales are floats)
+            sub0 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(s + 64)));
+            sub1 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(s + 80)));
+        }
+        for (int t = 0; t < T; t++) {
+            const hark_q8_block *xb = x + (size_t)t * nb + b;
+            int32_t yd[8];
+            memcpy(yd, xb->qs, 32);
+            // elements 0..15 and 16..31 in two chains (Q6_K scales them separately)
+            __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], _mm512_set1_epi32(yd[0]));
+            __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[4], _mm512_set1_epi32(yd[4]));
+            s0 = _mm512_dpbusd_epi32(s0, w[1], _mm512_set1_epi32(yd[1]));
+            s1 = _mm512_dpbusd_epi32(s1, w[5], _mm512_set1_epi32(yd[5]));
+            s0 = _mm512_dpbusd_epi32(s0, w[2], _mm512_set1_epi32(yd[2]));
+            s1 = _mm512_dpbusd_epi32(s1, w[6], _mm512_set1_epi32(yd[6]));
+            s0 = _mm512_dpbusd_epi32(s0, w[3], _mm512_set1_epi32(yd[3]));
+            s1 = _mm512_dpbusd_epi32(s1, w[7], _mm512_set1_epi32(yd[7]));
+            if (k.offset) {
+                const int32_t *hs = half_sums + 2 * ((size_t)t * nb + b);
+                s0 = _mm512_sub_epi32(s0, _mm512_set1_epi32(k.offset * hs[0]));
+                s1 = _mm512_sub_epi32(s1, _mm512_set1_epi32(k.offset * hs[1]));
+            }
+            __m512i sum = k.has_sub
+                ? _mm512_add_epi32(_mm512_mullo_epi32(s0, sub0), _mm512_mullo_epi32(s1, sub1))
+                : _mm512_add_epi32(s0, s1);
+            // dot_unpacked_portable's term: fma(mn, x.s, (dsc * x.d) * (float)sum), added in block order
+            __m512 term = _mm512_fmadd_ps(mn, _mm512_set1_ps(xb->s),
+                                          _mm512_mul_ps(_mm512_mul_ps(dsc, _mm512_set1_ps(xb->d)), _mm512_cvtepi32_ps(sum)));
+            acc[t] = _mm512_add_ps(acc[t], term);
+        }
+    }
+    for (int t = 0; t < T; t++) _mm512_storeu_ps(y + (size_t)t * ldy, acc[t]);
+}
+
+// All token tiles of one group, for one kind (constant after inlining).
+VNNI512 static inline __attribute__((always_inline)) void
+group_kind(const pack_kind k, const uint8_t *g, int nb, const hark_q8_block *x, const int32_t *half_sums,
+           int tokens, float *y, int ldy) {
+    int t = 0;
+    for (; t + PK_TOKENS <= tokens; t += PK_TOKENS)
+        tile(k, PK_TOKENS, g, nb, x + (size_t)t * nb, half_sums + 2 * (size_t)t * nb, y + (size_t)t * ldy, ldy);
+    switch (tokens - t) {
+    case 3: tile(k, 3, g, nb, x + (size_t)t * nb, half_sums + 2 * (size_t)t * nb, y + (size_t)t * ldy, ldy); break;
+    case 2: tile(k, 2, g, nb, x + (size_t)t * nb, half_sums + 2 * (size_t)t * nb, y + (size_t)t * ldy, ldy); break;
+    case 1: tile(k, 1, g, nb, x + (size_t)t * nb, half_sums + 2 * (size_t)t * nb, y + (size_t)t * ldy, ldy); break;
+    default: break;
+    }
+}
+
+VNNI512 static void run_group(int type, const uint8_t *g, int nb, const hark_q8_block *x, const int32_t *half_sums,
+                              int tokens, float *y, int ldy) {
+    switch (type) {
+    case HARK_GGML_Q4_0: group_kind(KIND_Q4_0, g, nb, x, half_sums, tokens, y, ldy); return;
+    case HARK_GGML_Q4_1: group_kind(KIND_Q4_1, g, nb, x, half_sums, tokens, y, ldy); return;
+    case HARK_GGML_Q4_K: group_kind(KIND_Q4_K, g, nb, x, half_sums, tokens, y, ldy); return;
+    case HARK_GGML_Q5_0: group_kind(KIND_Q5_0, g, nb, x, half_sums, tokens, y, ldy); return;
+    case HARK_GGML_Q5_K: group_kind(KIND_Q5_K, g, nb, x, half_sums, tokens, y, ldy); return;
+    case HARK_GGML_Q8_0: group_kind(KIND_Q8_0, g, nb, x, half_sums, tokens, y, ldy); return;
+    case HARK_GGML_Q6_K: group_kind(KIND_Q6_K, g, nb, x, half_sums, tokens, y, ldy); return;
+    default: return;
+    }
+}
+
+#define PK_MAX_MATRICES 4
+
+// Several matrices with the same input, one task: their chunks are numbered one after the
+// other, so the pool is woken and joined once (Q, K and V; gate and up).
+typedef struct {
+    int count, nb, tokens, groups_per_chunk;
+    int type[PK_MAX_MATRICES], groups[PK_MAX_MATRICES], first_chunk[PK_MAX_MATRICES + 1], ldy[PK_MAX_MATRICES];
+    const uint8_t *w[PK_MAX_MATRICES];
+    size_t group_bytes[PK_MAX_MATRICES];
+    float *y[PK_MAX_MATRICES];
+    const hark_q8_block *x;
+    const int32_t *half_sums;
+} packed_task;
+
+static void packed_worker(void *raw, int chunk, int thread_index) {
+    (void)thread_index;
+    const packed_task *t = (const packed_task *)raw;
+    int m = 0;
+    while (chunk >= t->first_chunk[m + 1]) m++;
+    int first = (chunk - t->first_chunk[m]) * t->groups_per_chunk;
+    int last = first + t->groups_per_chunk < t->groups[m] ? first + t->groups_per_chunk : t->groups[m];
+    for (int g = first; g < last; g++)
+        run_group(t->type[m], t->w[m] + (size_t)g * t->group_bytes[m], t->nb, t->x, t->half_sums, t->tokens,
+                  t->y[m] + (size_t)g * PK_ROWS, t->ldy[m]);
+}
+
+#endif
+
+int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const void *const *packed,
+                            const int *rows, int cols, const hark_q8_block *xq, int tokens,
+                            float *const *y, const int *ldy) {
+#if defined(__x86_64__)
+    if (count < 1 || count > PK_MAX_MATRICES || tokens <= 0) return 0;
+    packed_task task;
+    memset(&task, 0, sizeof task);
+    int total_groups = 0;
+    long work = 0;
+    for (int m = 0; m < count; m++) {
+        pack_kind k;
+        if (hark_packed_size(types[m], rows[m], cols) == 0) return 0;
+        kind_of(types[m], &k);
+        task.type[m] = types[m];
+        task.groups[m] = rows[m] / PK_ROWS;
+        task.w[m] = (const uint8_t *)packed[m];
+        task.group_bytes[m] = (size_t)(cols / 32) * record_bytes(&k);
+        task.y[m] = y[m];
+        task.ldy[m] = ldy[m];
+        total_groups += task.groups[m];
+        work += (long)rows[m] * cols * tokens;
+    }
+    const int nb = cols / 32;
+    int32_t stack[2 * 1024], *half_sums = stack;
+    size_t n = 2 * (size_t)tokens * nb;
+    if (n > 2 * 1024) {
+        half_sums = malloc(sizeof(int32_t) * n);
+        if (!half_sums) return 0;
+    }
+    for (size_t b = 0; b < (size_t)tokens * nb; b++) {
+        int s0 = 0, s1 = 0;
+        for (int j = 0; j < 16; j++) { s0 += xq[b].qs[j]; s1 += xq[b].qs[16 + j]; }
+        half_sums[2 * b] = s0;
+        half_sums[2 * b + 1] = s1;
+    }
+    // About 4 chunks per thread: whoever is free takes the next one.
+    const int threads = hark_pool_threads(pool);
+    int per_chunk = (total_groups + 4 * threads - 1) / (4 * threads);
+    if (per_chunk < 1) per_chunk = 1;
+    task.count = count;
+    task.nb = nb;
+    task.tokens = tokens;
+    task.groups_per_chunk = per_chunk;
+    task.x = xq;
+    task.half_sums = half_sums;
+    for (int m = 0; m < count; m++)
+        task.first_chunk[m + 1] = task.first_chunk[m] + (task.groups[m] + per_chunk - 1) / per_chunk;
+    const int chunks = task.first_chunk[count];
+    if (work < 32768) {
+        for (int c = 0; c < chunks; c++) packed_worker(&task, c, 0);
+    } else {
+        hark_pool_run(pool, packed_worker, &task, chunks);
+    }
+    if (half_sums != stack) free(half_sums);
+    return 1;
+#else
+    (void)pool; (void)count; (void)types; (void)packed; (void)rows; (void)cols; (void)xq; (void)tokens; (void)y; (void)ldy;
+    return 0;
+#endif
+}
+
+int hark_matmul_packed(hark_pool *pool, int type, const void *packed, int rows, int cols,
+                       const hark_q8_block *xq, int tokens, float *y, int ldy) {
+    return hark_matmul_packed_many(pool, 1, &type, &packed, &rows, cols, xq, tokens, &y, &ldy);
+}
