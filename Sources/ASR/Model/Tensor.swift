@@ -2,12 +2,12 @@ import CKernels
 import COpenBLAS
 import Foundation
 
-/// A fixed-size float array with a stable address, freed in `deinit`. Weights use it read-only
-/// (and so are shared across threads); sessions use it for scratch and caches.
-final class FloatBuffer: @unchecked Sendable {
+/// A fixed-size array with a stable address, zero-filled, freed in `deinit`. Weights use it
+/// read-only (and so are shared across threads); sessions use it for scratch and caches.
+final class Buffer<Element: Numeric>: @unchecked Sendable {
     // @unchecked: weight buffers are written only during model loading, before being shared;
     // scratch buffers belong to one session, which one task owns.
-    let pointer: UnsafeMutablePointer<Float>
+    let pointer: UnsafeMutablePointer<Element>
     let count: Int
 
     init(count: Int) {
@@ -16,15 +16,19 @@ final class FloatBuffer: @unchecked Sendable {
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
-    convenience init(_ values: [Float]) {
+    convenience init(_ values: [Element]) {
         self.init(count: values.count)
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
     }
 
     deinit { pointer.deallocate() }
 
-    var constant: UnsafePointer<Float> { UnsafePointer(pointer) }
+    var constant: UnsafePointer<Element> { UnsafePointer(pointer) }
 }
+
+typealias FloatBuffer = Buffer<Float>
+/// Half floats as their bit patterns (packed decoder weights).
+typealias HalfBuffer = Buffer<UInt16>
 
 /// Threads for the large matrix products (hark_sgemm): the count the transcriber gives OpenBLAS
 /// (`--threads`), so one setting governs both. Products with few rows (decoder steps) always run
@@ -105,21 +109,6 @@ func multiHeadAttention(
         headWeights?(head, scores)
         hark_sgemm(0, queries, headDim, keys, 1, scores, keys, v + offset, vStride, 0, out + offset, outStride, threads)
     }
-}
-
-/// Half floats with a stable address, freed in `deinit` (packed decoder weights).
-final class HalfBuffer: @unchecked Sendable {
-    // @unchecked: written only while the model loads, then read-only and shared.
-    let pointer: UnsafeMutablePointer<UInt16>
-    let count: Int
-
-    init(count: Int) {
-        self.count = count
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
-    }
-
-    deinit { pointer.deallocate() }
 }
 
 /// A dense layer of the decoder, y = x W^T + b, run a few rows at a time (one per hypothesis).
