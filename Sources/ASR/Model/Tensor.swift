@@ -86,31 +86,6 @@ struct LayerNorm: Sendable {
     }
 }
 
-/// Scaled dot-product attention for every head, with an optional causal mask.
-/// Queries [queries, heads*headDim] (row stride `qStride`), keys/values [keys, heads*headDim];
-/// `causalStart` is the position of the first query (query i sees keys 0...causalStart+i).
-/// `scores` needs queries*keys floats.
-func multiHeadAttention(
-    q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>, kStride: Int,
-    v: UnsafePointer<Float>, vStride: Int, out: UnsafeMutablePointer<Float>, outStride: Int,
-    queries: Int, keys: Int, heads: Int, headDim: Int, causalStart: Int?,
-    scores: UnsafeMutablePointer<Float>, headWeights: ((Int, UnsafePointer<Float>) -> Void)? = nil
-) {
-    let scale = 1 / Float(headDim).squareRoot()
-    let threads = gemmThreads
-    var valid: [Int32] = []
-    if let causalStart { valid = (0..<queries).map { Int32(min(keys, causalStart + $0 + 1)) } }
-    for head in 0..<heads {
-        let offset = head * headDim
-        hark_sgemm(1, queries, keys, headDim, scale, q + offset, qStride, k + offset, kStride, 0, scores, keys, threads)
-        valid.withUnsafeBufferPointer { validPointer in
-            hark_softmax_rows(scores, queries, keys, keys, causalStart == nil ? nil : validPointer.baseAddress)
-        }
-        headWeights?(head, scores)
-        hark_sgemm(0, queries, headDim, keys, 1, scores, keys, v + offset, vStride, 0, out + offset, outStride, threads)
-    }
-}
-
 /// A dense layer of the decoder, y = x W^T + b, run a few rows at a time (one per hypothesis).
 ///
 /// A decoder step reads every weight once for a handful of rows, so it is bound by memory

@@ -25,12 +25,6 @@ void hark_add_bias(float *x, size_t rows, size_t dim, const float *bias);
 /// first `valid[r]` columns when `valid` is not NULL (the rest become 0: a causal mask).
 void hark_softmax_rows(float *x, size_t rows, size_t cols, size_t stride, const int32_t *valid);
 
-/// out[b * out_stride + r] = dot(w[r, :], x[b, :]) for a half-float matrix w [rows, cols] and
-/// `batch` float vectors x [batch, cols] (F16C when available): the tied output projection,
-/// reading the half-float weights once per step instead of a float copy twice their size.
-void hark_gemv_f16(const uint16_t *w, size_t rows, size_t cols, const float *x, size_t batch,
-                   float *out, size_t out_stride);
-
 #ifdef __cplusplus
 }
 #endif
