@@ -18,15 +18,16 @@ import VAD
 /// the command was answered: on the speaker's pause (a complete intent, `answersOnPause`) or at
 /// the endpoint (after the trailing silence: no intent, or the early words were not one).
 ///
-/// Two sets: the corpus command clips (category B; real voices, but not Hark's commands, so
-/// most end in "Sorry, I can't help with that.") and Hark's own commands spoken by espeak-ng.
+/// Two sets: the corpus command clips (category B with an intent label: real voices; their
+/// commands are given to the parser as a user intent file, Tests/Fixtures/intent/
+/// corpus-commands.yaml) and Hark's own commands spoken by espeak-ng.
 /// Targets (issue 7): intent 250 ms, first reply audio 600 ms for a skill reply.
-/// `HARK_BENCH_ASSISTANT_CLIPS=N` limits the corpus clips (default 12; each plays in real time),
+/// `HARK_BENCH_ASSISTANT_CLIPS=N` limits the corpus clips (default 24 of the 70; each plays in real time),
 /// `HARK_BENCH_ASSISTANT_SPOKEN=N` the spoken Hark commands (default 12; the first 6 are the set
-/// of earlier runs), `HARK_BENCH_ANSWERS_ON_PAUSE=0` waits for the endpoint always (A/B),
-/// `HARK_BENCH_PAUSE_DECODE=fast` decodes pause transcripts greedily on a shortened window
-/// (`ListenerConfig.pauseOptions`), `=final` with the final's options, and HARK_LISTEN_PAUSE_MS
-/// sets the pause.
+/// of earlier runs), `HARK_BENCH_ANSWERS_ON_PAUSE=0` waits for the endpoint always (A/B). The
+/// listener runs with the assistant's preset (`ListenerConfig.commands`);
+/// `HARK_BENCH_PAUSE_DECODE=final` makes the final's decode the only pause transcript (the
+/// preset before: `ListenerConfig.pauseOptions` nil) and HARK_LISTEN_PAUSE_MS sets the pause.
 func benchAssistant() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
@@ -37,18 +38,17 @@ func benchAssistant() async throws {
     let speech = SpeakerOutput(device: "null") { _, _ in recorder.mark(.firstSample) }
     var options = CommandResponder.Options()
     options.useLanguageModel = false
-    let responder = CommandResponder(intents: try IntentSet.builtIn(), timers: TimerCenter(), languageModel: nil, options: options)
+    // Hark's intents plus the corpus's commands, as a user's intent file (Speech Commands words,
+    // coffee orders).
+    let intents = try IntentSet.builtIn().merging(IntentSet.load(file: root.appendingPathComponent("Tests/Fixtures/intent/corpus-commands.yaml")))
+    let responder = CommandResponder(intents: intents, timers: TimerCenter(), languageModel: nil, options: options)
     var config = AssistantConfig()
     config.mode = .always
     config.answersOnPause = ProcessInfo.processInfo.environment["HARK_BENCH_ANSWERS_ON_PAUSE"] != "0"
     let env = ProcessInfo.processInfo.environment
-    var listening = ListenerConfig.default
+    var listening = ListenerConfig.commands
     if let ms = env["HARK_LISTEN_PAUSE_MS"].flatMap(Int.init) { listening.pauseMs = ms }
-    switch env["HARK_BENCH_PAUSE_DECODE"] {
-    case "fast"?: listening.pauseOptions = ListenerConfig.defaultPartialOptions
-    case "final"?: listening.pauseOptions = nil
-    default: break
-    }
+    if env["HARK_BENCH_PAUSE_DECODE"] == "final" { listening.pauseOptions = nil }
     let pipeline = try AssistantPipeline(recognizer: transcriber, detector: detector, listenerConfig: listening, responder: responder,
                                          speech: speech, config: config) { event in
         switch event {
@@ -59,13 +59,18 @@ func benchAssistant() async throws {
         }
     }
 
-    let limit = Int(ProcessInfo.processInfo.environment["HARK_BENCH_ASSISTANT_CLIPS"] ?? "") ?? 12
+    // The category B clips with an intent label, spread evenly over the manifest's order.
+    let limit = Int(ProcessInfo.processInfo.environment["HARK_BENCH_ASSISTANT_CLIPS"] ?? "") ?? 24
     let manifest = try String(contentsOf: corpus.appendingPathComponent("manifest.tsv"), encoding: .utf8)
-    var corpusClips: [(String, [Float])] = []
+    var labelled: [[Substring]] = []
     for line in manifest.split(separator: "\n").dropFirst() {
         let fields: [Substring] = line.split(separator: "\t", omittingEmptySubsequences: false)
-        guard fields.count > 5 && fields[5] == "B" && corpusClips.count < limit else { continue }
-        corpusClips.append((String(fields[2]), try AudioClip.load(corpus.appendingPathComponent(String(fields[0])).path, sampleRate: 16000).samples))
+        if fields.count > 6 && fields[5] == "B" && !fields[6].isEmpty { labelled.append(fields) }
+    }
+    var corpusClips: [(String, [Float])] = []
+    for index in 0..<min(limit, labelled.count) {
+        let fields = labelled[index * labelled.count / min(limit, labelled.count)]
+        corpusClips.append(("\(fields[6]): \(fields[0])", try AudioClip.load(corpus.appendingPathComponent(String(fields[0])).path, sampleRate: 16000).samples))
     }
     var spoken: [(String, [Float])] = []
     for text in ["what time is it", "set a timer for five minutes", "what is twelve times fourteen",
@@ -97,6 +102,11 @@ func benchAssistant() async throws {
             pauses += listening.pauses
             mismatches += statistics.earlyMismatches
             toIntent.add(milliseconds(result - end), early: early)
+            if env["HARK_BENCH_VERBOSE"] == "1" {
+                let u = listening.utterances.last
+                print(String(format: "  %@: %@ %.0f ms, %d pause transcripts, final \"%@\" (speculative %@, decode %.0f ms)", text, early ? "pause" : "endpoint",
+                             milliseconds(result - end), listening.pauses, u?.text ?? "-", (u?.speculative ?? false) ? "yes" : "no", (u?.recognitionSeconds ?? 0) * 1000))
+            }
             if let final = marks[.final] { toFinal.add(milliseconds(final - end), early: early) }
             // At the endpoint: the endpointer decided trailingSilenceMs after the last voiced frame.
             if !early, let decision = listening.utterances.last(where: { !$0.text.isEmpty })?.decision {
@@ -167,56 +177,72 @@ private final class LatencyRecorder: @unchecked Sendable {
     var marks: [Milestone: ContinuousClock.Instant] { lock.withLock { reached } }
 }
 
-/// Would a fast decode (greedy, shortened encoder window: the partials' options) answer the
-/// same as the final's decode (beam 5, full window)? For every espeak-spoken Hark command and
-/// every corpus command clip (category B), decoded whole as fast as possible: the intents the
-/// parser accepts from each transcript (name and canonical slots), counted by agreement. An
-/// intent the fast decode finds and the final does not is a command answered wrongly early.
+/// Would the pause decode (`ListenerConfig.default.pauseOptions`: greedy on a shortened window)
+/// answer the same as the final's decode (beam 5, full window)? For every espeak-spoken Hark
+/// command and every corpus command clip (category B), decoded whole as fast as possible: the
+/// intents the parser accepts from each transcript (name and canonical slots), counted by
+/// agreement, and the transcripts themselves (same words; word error rate on the clips with a
+/// reference). An intent the fast decode finds and the final does not is a command answered
+/// wrongly early.
 func benchAssistantAgreement() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
     let transcriber = try WhisperTranscriber(modelDirectory: root.appendingPathComponent("models/whisper-tiny.en"))
     let responder = CommandResponder(intents: try IntentSet.builtIn(), timers: TimerCenter(), languageModel: nil)
-    var clips: [(String, [Float])] = []
+    var clips: [(name: String, samples: [Float], reference: String?)] = []
     for text in ["what time is it", "set a timer for five minutes", "what is twelve times fourteen",
                  "convert five miles to kilometers", "what's the date today", "cancel the timer",
                  "how much time is left on the timer", "what is two plus two", "set a timer for ten seconds",
                  "what day is it", "convert ten pounds to kilograms", "set an alarm for seven thirty",
                  "set a timer for", "convert five miles to", "what is twelve times"] {
         let voice = try SpeechSynthesizer.shared.synthesize(text)
-        clips.append((text, try Resampler.resample(voice.samples, from: voice.sampleRate, to: 16000)))
+        clips.append((text, try Resampler.resample(voice.samples, from: voice.sampleRate, to: 16000), nil))
     }
     let manifest = try String(contentsOf: corpus.appendingPathComponent("manifest.tsv"), encoding: .utf8)
     for line in manifest.split(separator: "\n").dropFirst() {
         let fields: [Substring] = line.split(separator: "\t", omittingEmptySubsequences: false)
         guard fields.count > 5 && fields[5] == "B" else { continue }
-        clips.append((String(fields[2]), try AudioClip.load(corpus.appendingPathComponent(String(fields[0])).path, sampleRate: 16000).samples))
+        clips.append((String(fields[0]), try AudioClip.load(corpus.appendingPathComponent(String(fields[0])).path, sampleRate: 16000).samples,
+                      fields[2].isEmpty ? nil : String(fields[2])))
     }
     let config = ListenerConfig.default
-    func intent(_ samples: [Float], _ options: TranscriptionOptions) throws -> (String, String, Double) {
+    let fastOptions = config.pauseOptions ?? ListenerConfig.defaultPartialOptions
+    func decode(_ samples: [Float], _ options: TranscriptionOptions) throws -> (text: String, intent: String, ms: Double) {
         let clock = ContinuousClock(), began = clock.now
         let text = try transcriber.recognize(samples, options: config.bounded(options, samples: samples.count, sampleRate: 16000)).text
-        let seconds = milliseconds(clock.now - began)
-        guard let parsed = responder.acceptedIntent(text) else { return (text, "-", seconds) }
-        return (text, parsed.name + " " + parsed.slots.mapValues(\.canonical).sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ","), seconds)
+        let ms = milliseconds(clock.now - began)
+        guard let parsed = responder.acceptedIntent(text) else { return (text, "-", ms) }
+        return (text, parsed.name + " " + parsed.slots.mapValues(\.canonical).sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: ","), ms)
     }
-    var same = 0, bothNone = 0, fastOnly = 0, finalOnly = 0, differ = 0
+    let normalizer = EnglishTextNormalizer()
+    var same = 0, bothNone = 0, fastOnly = 0, finalOnly = 0, differ = 0, sameWords = 0
+    var fastErrors = WordErrorCounts(), finalErrors = WordErrorCounts(), withReference = 0
     var fastMs: [Double] = [], finalMs: [Double] = []
-    for (name, clip) in clips {
-        let samples = [Float](repeating: 0, count: 3200) + clip + [Float](repeating: 0, count: 2048)
-        let fast = try intent(samples, ListenerConfig.defaultPartialOptions)
-        let final = try intent(samples, ListenerConfig.defaultFinalOptions)
-        fastMs.append(fast.2); finalMs.append(final.2)
-        switch (fast.1 == "-", final.1 == "-") {
+    for clip in clips {
+        let samples = [Float](repeating: 0, count: 3200) + clip.samples + [Float](repeating: 0, count: 2048)
+        let fast = try decode(samples, fastOptions)
+        let final = try decode(samples, ListenerConfig.defaultFinalOptions)
+        fastMs.append(fast.ms); finalMs.append(final.ms)
+        if normalizer.words(fast.text) == normalizer.words(final.text) { sameWords += 1 }
+        if let reference = clip.reference.map(normalizer.words) {
+            withReference += 1
+            fastErrors = fastErrors + WordErrorCounts(reference: reference, hypothesis: normalizer.words(fast.text))
+            finalErrors = finalErrors + WordErrorCounts(reference: reference, hypothesis: normalizer.words(final.text))
+        }
+        let name = clip.name
+        switch (fast.intent == "-", final.intent == "-") {
         case (true, true): bothNone += 1
-        case (false, true): fastOnly += 1; print("  fast only: \(name): fast \"\(fast.0)\" -> \(fast.1); final \"\(final.0)\"")
-        case (true, false): finalOnly += 1; print("  final only: \(name): final \"\(final.0)\" -> \(final.1); fast \"\(fast.0)\"")
+        case (false, true): fastOnly += 1; print("  fast only: \(name): fast \"\(fast.text)\" -> \(fast.intent); final \"\(final.text)\"")
+        case (true, false): finalOnly += 1; print("  final only: \(name): final \"\(final.text)\" -> \(final.intent); fast \"\(fast.text)\"")
         case (false, false):
-            if fast.1 == final.1 { same += 1 } else { differ += 1; print("  differ: \(name): fast \(fast.1); final \(final.1)") }
+            if fast.intent == final.intent { same += 1 } else { differ += 1; print("  differ: \(name): fast \(fast.intent); final \(final.intent)") }
         }
     }
-    print("assistant intent agreement, fast (greedy, shortened window) vs final (beam 5, full window) decode, \(clips.count) clips:")
+    print("assistant intent agreement, pause decode (beam \(fastOptions.beamSize)\(fastOptions.shortenedEncoderWindow ? ", shortened window" : "")) "
+          + "vs final (beam 5, full window), \(clips.count) clips:")
     print("  same intent \(same), both none \(bothNone), different intent \(differ), intent only from the fast decode \(fastOnly), only from the final \(finalOnly)")
+    print(String(format: "  same words %d of %d; word error rate on the %d clips with a reference: fast %.1f %%, final %.1f %%", sameWords, clips.count,
+                 withReference, fastErrors.wordErrorRate * 100, finalErrors.wordErrorRate * 100))
     print(String(format: "  decode: fast p50 %.0f / p95 %.0f ms, final p50 %.0f / p95 %.0f ms (load %@)", percentile(fastMs, 0.5), percentile(fastMs, 0.95),
                  percentile(finalMs, 0.5), percentile(finalMs, 0.95),
                  (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"))

@@ -109,7 +109,7 @@ struct ServeCommand: AsyncParsableCommand {
         let speech: any SpeechOutput = settings.speak ? SpeakerOutput(device: settings.outputDevice) : SilentSpeechOutput()
         let relay = ServiceEventRelay(events: EventHub(),
                                       historyFile: settings.history ? settings.resolvedStateDirectory + "/history.jsonl" : nil)
-        var listenerConfig = ListenerConfig.default
+        var listenerConfig = ListenerConfig.commands
         listenerConfig.partials = true
         let pipeline = try AssistantPipeline(
             recognizer: try WhisperTranscriber(modelDirectory: whisperURL),

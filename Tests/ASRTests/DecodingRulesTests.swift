@@ -60,6 +60,24 @@ import Testing
         #expect(compressionRatio("") == 0)
     }
 
+    /// Tokens 1, 2, 5 start a word (a leading space); 3, 4 continue one.
+    static let loopGuard = LoopGuard(startsWord: [false, true, true, false, false, true])
+
+    @Test func aLoopIsCutWhenARunOfWholeWordsComesTwice() {
+        #expect(Self.loopGuard.period(of: [1, 3, 2, 1, 3]) == nil, "the repeat has not completed")
+        #expect(Self.loopGuard.period(of: [1, 3, 2, 1, 3, 2]) == 3, "\"what time? what time?\": the second run goes")
+        #expect(Self.loopGuard.period(of: [2, 5, 5]) == 1, "one word twice")
+        #expect(Self.loopGuard.period(of: [1]) == nil && Self.loopGuard.period(of: []) == nil)
+    }
+
+    @Test func runsInsideAWordAreNotLoops() {
+        // "1,000,000": ",000" twice, but ",000" does not start a word.
+        #expect(Self.loopGuard.period(of: [1, 3, 4, 3, 4]) == nil)
+        #expect(Self.loopGuard.period(of: [1, 4, 4]) == nil)
+        // Ids outside the table (timestamps) never start a run.
+        #expect(Self.loopGuard.period(of: [1, 40, 40]) == nil)
+    }
+
     @Test func topKReturnsLargestFirst() {
         #expect(topK([0.1, 5, -1, 3, 4, -.infinity], 3) == [1, 4, 3])
         #expect(topK([-.infinity, 1], 5) == [1])

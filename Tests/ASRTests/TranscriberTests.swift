@@ -34,6 +34,26 @@ import Testing
         #expect(ours <= 1.05 * theirs + 1e-9, "WER \(ours) vs reference \(theirs): \(report.rows.filter { $0.counts.errors > 0 }.map { "\($0.file): \($0.hypothesis)" })")
     }
 
+    /// On a shortened window, greedy decoding of a one-word clip loops ("Yes? Yes? Yes? ..." up to
+    /// the token budget) unless the loop guard stops it at the first repeat.
+    @Test func shortenedWindowDecodesStopWhereTheTextLoops() async throws {
+        let transcriber = try Self.transcriber.get()
+        var options = TranscriptionOptions.default
+        options.beamSize = 1
+        options.temperatures = [0]
+        options.withoutTimestamps = true
+        options.shortenedEncoderWindow = true
+        options.maxNewTokens = 40
+        for name in ["speech_commands_v1__yes__439c84f4_nohash_1", "speech_commands_v1__left__563aa4e6_nohash_2"] {
+            let clip = try AudioClip.load(ProjectPaths.corpus.appendingPathComponent("B_commands/\(name).wav").path).samples
+            let samples = [Float](repeating: 0, count: 3200) + clip + [Float](repeating: 0, count: 2048)
+            let transcript = try await transcriber.transcribe(samples, options: options)
+            let words = EnglishTextNormalizer().words(transcript.text)
+            #expect(words.count == 1, "\(name): \(transcript.text)")
+            #expect(transcript.segments.map(\.tokens.count).reduce(0, +) <= 3)
+        }
+    }
+
     /// Category C (silence, noise, hum, tone, music, animals): no words at all.
     @Test func nonSpeechGivesNoWords() async throws {
         let transcriber = try Self.transcriber.get()

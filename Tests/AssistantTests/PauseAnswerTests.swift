@@ -118,6 +118,23 @@ import VAD
         #expect(misheard.statistics.earlyMismatches == 1)
     }
 
+    @Test func whenTheFastDecodeIsNoCommandTheFinalDecodeAnswersInTheSamePause() async throws {
+        let r = try await run(["What is the date?"], recording(bursts: [1], total: 3), greedy: ["what's not ate today"],
+                              pauseOptions: ListenerConfig.defaultPartialOptions)
+        #expect(r.log.intents == ["GetDate"])
+        #expect(r.statistics.earlyAnswers == 1 && r.statistics.endpointAnswers == 0, "answered on the pause, not at the endpoint")
+        #expect(r.listening.pauses == 2, "both early decodes were reported")
+        #expect(r.greedyDecodes == 1 && r.decodes == 2, "the endpoint did not decode again")
+        #expect(r.log.finals == ["What is the date?"])
+    }
+
+    @Test func theAssistantsListeningPresetDecodesPausesFast() {
+        let commands = ListenerConfig.commands
+        #expect(commands.pauseMs < ListenerConfig.default.pauseMs)
+        #expect(commands.pauseOptions?.beamSize == 1 && commands.pauseOptions?.shortenedEncoderWindow == true)
+        #expect(commands.finalOptions == ListenerConfig.default.finalOptions, "finals are decoded as carefully as ever")
+    }
+
     @Test func anIncompleteCommandWaitsForTheRest() async throws {
         // "set a timer for" (pause of 0.4 s: shorter than the 600 ms trailing silence) "ten minutes".
         let r = try await run(["set a timer for", "set a timer for ten minutes"], recording(bursts: [1, 2], total: 4))
@@ -152,6 +169,17 @@ import VAD
         #expect(r.listening.pauses == 1)
         #expect(r.statistics.earlyAnswers == 0 && r.statistics.endpointAnswers == 1)
         #expect(r.log.names == ["final", "reply"], "no intent: the refusal (the model is off), at the endpoint")
+    }
+
+    @Test func freeTextWaitsForTheEndpoint() async throws {
+        // "take a note buy" (pause) "milk and eggs": a complete AddNote at the pause, but its
+        // message may go on, so Hark waits and notes all of it once.
+        let r = try await run(["take a note buy", "take a note buy milk and eggs"], recording(bursts: [1, 2], total: 4))
+        #expect(r.listening.pauses >= 1)
+        #expect(r.statistics.earlyAnswers == 0 && r.statistics.endpointAnswers == 1)
+        #expect(r.log.intents == ["AddNote"])
+        guard case let .intent(_, slots, _)? = r.log.events.first(where: { $0.name == "intent" }) else { return }
+        #expect(slots["message"] == "buy milk and eggs")
     }
 
     @Test func offItAnswersAtTheEndpoint() async throws {

@@ -27,6 +27,8 @@ public struct WindowDecodingOptions: Sendable {
     public var filters: LogitFilters
     /// Seed of the sampler (temperature > 0), for reproducible transcripts.
     public var seed: UInt64
+    /// When set, greedy decoding stops where the text starts to loop (see `LoopGuard`).
+    public var loopGuard: LoopGuard?
 
     public init(beamSize: Int = 5, patience: Float = 1, temperature: Float = 0, maxNewTokens: Int? = nil,
                 filters: LogitFilters, seed: UInt64 = 0) {
@@ -81,6 +83,7 @@ public struct WindowDecoder {
         let logProbs = logProbBuffer.pointer
         var logits = firstLogits.pointer
         var generated: [Int] = []
+        var stepLogProbs: [Float] = []
         var sum: Float = 0
         for step in 0..<maxNew {
             options.filters.apply(UnsafeMutableBufferPointer(start: logits, count: vocab), generated: generated,
@@ -94,12 +97,19 @@ public struct WindowDecoder {
                 for i in 1..<vocab where logProbs[i] > logProbs[best] { best = i }
                 next = best
             }
-            sum += logProbs[next]
-            if next == tokens.endOfText { break }
+            if next == tokens.endOfText { sum += logProbs[next]; break }
             generated.append(next)
+            stepLogProbs.append(logProbs[next])
+            if let period = options.loopGuard?.period(of: generated) {
+                generated.removeLast(period)
+                stepLogProbs.removeLast(period)
+                break
+            }
             if step == maxNew - 1 { break }
             logits = try session.step([[next]])
         }
+        // Summed in token order (the end of text last), whether or not a loop was cut.
+        sum = stepLogProbs.reduce(0, +) + sum
         return WindowDecoding(tokens: generated, sumLogProb: sum, noSpeechProb: noSpeech, temperature: options.temperature)
     }
 
@@ -173,6 +183,33 @@ public struct WindowDecoder {
             return WindowDecoding(tokens: [], sumLogProb: -.infinity, noSpeechProb: noSpeech, temperature: options.temperature)
         }
         return WindowDecoding(tokens: best.tokens, sumLogProb: best.sum, noSpeechProb: noSpeech, temperature: options.temperature)
+    }
+}
+
+/// Stops a greedy decode that has started to loop: when the tokens end with the same run of
+/// whole words twice in a row, the second run is dropped and decoding ends there.
+///
+/// Why: on an encoder window cut short (`TranscriptionOptions.shortenedEncoderWindow`), Whisper
+/// often repeats the utterance until the token budget runs out ("What time is it? What time is
+/// it? ..."; 1-second "yes" clips become "yes yes yes ..."). Runs must start at a word (a token
+/// with a leading space), so "1,000,000" or a word split into repeated pieces is never cut.
+/// The cost: a word really said twice in a row ("no no") keeps one.
+public struct LoopGuard: Sendable {
+    /// Per token id: whether its text starts with a space (a new word).
+    let startsWord: [Bool]
+
+    public init(startsWord: [Bool]) { self.startsWord = startsWord }
+
+    /// The length of the run that `tokens` ends with twice in a row, or nil.
+    func period(of tokens: [Int]) -> Int? {
+        let count = tokens.count
+        guard count >= 2 else { return nil }
+        for period in 1...(count / 2) {
+            let start = count - period
+            guard tokens[start] < startsWord.count, startsWord[tokens[start]] else { continue }
+            if tokens[(start - period)..<start].elementsEqual(tokens[start...]) { return period }
+        }
+        return nil
     }
 }
 

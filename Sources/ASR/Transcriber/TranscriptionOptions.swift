@@ -60,8 +60,9 @@ public struct TranscriptionOptions: Sendable, Codable, Equatable {
     public var suppressBlank = true
     /// BLAS threads (nil keeps OpenBLAS's setting).
     public var threads: Int? = nil
-    /// Encode short audio (under 30 s) on a window just long enough for it instead of the full
-    /// 30 s. Faster; off by default because the transcripts may differ.
+    /// Encode short audio (under 30 s) on a window just long enough for it (plus a second)
+    /// instead of the full 30 s. Faster; off by default because the transcripts may differ.
+    /// Greedy decodes on such a window stop where the text starts to loop (`LoopGuard`).
     public var shortenedEncoderWindow = false
     /// At most this many tokens decoded per window; nil keeps the reference limit (224 for
     /// the 448-token context). A live listener bounds it by the utterance's length, so a

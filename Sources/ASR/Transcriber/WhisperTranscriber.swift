@@ -17,6 +17,8 @@ public final class WhisperTranscriber: Sendable {
     public let tokenizer: WhisperTokenizer
     public let specialTokens: WhisperSpecialTokens
     private let features: LogMelSpectrogram
+    /// For decodes on a shortened window.
+    private let loopGuard: LoopGuard
 
     public static let sampleRate = LogMelSpectrogram.sampleRate
     /// Mel frames per 30 s window.
@@ -30,6 +32,8 @@ public final class WhisperTranscriber: Sendable {
         tokenizer = try WhisperTokenizer(modelDirectory: modelDirectory)
         specialTokens = WhisperSpecialTokens(tokenizer: tokenizer, vocabularySize: model.dimensions.vocabularySize)
         features = LogMelSpectrogram(melBins: model.dimensions.melBins)
+        // "Ġ" is the byte-level alphabet's space.
+        loopGuard = LoopGuard(startsWord: tokenizer.tokens.map { $0.hasPrefix("\u{0120}") })
     }
 
     /// Transcribes 16 kHz mono `samples`. `progress` gets the fraction done (0...1) after each window.
@@ -196,10 +200,11 @@ public final class WhisperTranscriber: Sendable {
         var all: [(WindowDecoding, Double)] = []
         var belowCompressionThreshold: [(WindowDecoding, Double)] = []
         for temperature in options.temperatures {
-            let windowOptions = WindowDecodingOptions(
+            var windowOptions = WindowDecodingOptions(
                 beamSize: temperature > 0 ? 1 : options.beamSize, temperature: temperature,
                 maxNewTokens: options.maxNewTokens.map { min($0, model.dimensions.textContext - prompt.count) },
                 filters: filters, seed: UInt64(seek) &* 0x9E37_79B9 &+ UInt64(temperature * 1000))
+            if options.shortenedEncoderWindow { windowOptions.loopGuard = loopGuard }
             let result = try decoder.decode(prompt: prompt, options: windowOptions)
             let text = tokenizer.decode(result.tokens).trimmingCharacters(in: .whitespacesAndNewlines)
             let ratio = compressionRatio(text)

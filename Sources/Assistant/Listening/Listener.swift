@@ -47,10 +47,11 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// Report each early decode that finishes while the speaker is still quiet as a `.pause`
     /// event (the assistant acts on a complete command without waiting for the endpoint).
     public var pauseTranscripts = true
-    /// Decoding of the `.pause` transcripts, when they should come sooner than the early final
-    /// decode can give them (e.g. `defaultPartialOptions`: greedy on a shortened encoder
+    /// Decoding of the first `.pause` transcript, when it should come sooner than the early
+    /// final decode can give it (e.g. `defaultPartialOptions`: greedy on a shortened encoder
     /// window). The early final decode then starts once this one is done (one decode at a
-    /// time: they share the CPU). nil: the early final decode is the pause transcript.
+    /// time: they share the CPU) and is reported as a second `.pause` if the speaker is still
+    /// quiet. nil: the early final decode is the only pause transcript.
     public var pauseOptions: TranscriptionOptions? = nil
     /// An early decode counts for the utterance when it was taken in the same pause (no speech
     /// since) and its audio ends within this much of the endpointer's end.
@@ -66,6 +67,18 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     public init() {}
     /// For commands: an utterance ends after 600 ms of silence, so the answer comes quickly.
     public static let `default` = ListenerConfig()
+    /// For spoken commands to the assistant (`AssistantPipeline`): the pause transcript comes
+    /// from a fast decode (greedy on a shortened window, about 50 ms for a short command) taken
+    /// after 64 ms of quiet, so a complete command is answered about a quarter of a second after
+    /// the speaker stops. When that transcript is not a command, the final's own decode follows
+    /// in the same pause and is reported too. (`hark-bench assistant-agreement` compares the two
+    /// decodes: the fast one rarely finds a command the full one does not.)
+    public static let commands: ListenerConfig = {
+        var config = ListenerConfig()
+        config.pauseMs = 64
+        config.pauseOptions = defaultPartialOptions
+        return config
+    }()
     /// For dictation: an utterance ends after 1.2 s of silence. Phrases separated by a breath
     /// stay one utterance, and Whisper transcribes each phrase with the others as context (a
     /// short phrase alone is misheard more often: on the corpus, "And so, my fellow Americans"
@@ -503,23 +516,25 @@ struct RecognitionWorker {
         speculation = decode
     }
 
-    /// Reports the early decode as a `.pause` once it is done, if the speaker is still quiet
-    /// (no voiced frame since the pause began) and the utterance still open.
+    /// Reports each early decode (the fast pause decode, then the early final decode) as a
+    /// `.pause` once it is done, if the speaker is still quiet (no voiced frame since the pause
+    /// began) and the utterance still open.
     mutating func reportPause(emit: (ListenEvent) -> Void) {
-        guard config.pauseTranscripts, let running = config.pauseOptions == nil ? speculation : pauseDecode,
-              !running.reported, endpointer.isSpeaking,
-              running.voicedEnd == lastVoiced, running.isFinished else { return }
-        running.reported = true
-        // A failed decode is reported by the final, which decodes again.
-        guard let transcript = try? running.wait() else { return }
-        var text = spokenText(transcript)
-        if config.pauseOptions != nil {
-            // A fast decode (greedy, short window) may loop like a partial's: cut the repeat.
-            text = withoutRepeatedPrefix(text.split(whereSeparator: \.isWhitespace).map(String.init)).joined(separator: " ")
+        guard config.pauseTranscripts, endpointer.isSpeaking else { return }
+        for running in [pauseDecode, speculation].compactMap({ $0 }) {
+            guard !running.reported, running.voicedEnd == lastVoiced, running.isFinished else { continue }
+            running.reported = true
+            // A failed decode is reported by the final, which decodes again.
+            guard let transcript = try? running.wait() else { continue }
+            var text = spokenText(transcript)
+            if running.options.shortenedEncoderWindow {
+                // A fast decode (greedy, short window) may loop like a partial's: cut the repeat.
+                text = withoutRepeatedPrefix(text.split(whereSeparator: \.isWhitespace).map(String.init)).joined(separator: " ")
+            }
+            guard !text.isEmpty else { continue }
+            statistics.recordPause()
+            emit(.pause(text: text, start: seconds(running.start), end: seconds(running.end)))
         }
-        guard !text.isEmpty else { return }
-        statistics.recordPause()
-        emit(.pause(text: text, start: seconds(running.start), end: seconds(running.end)))
     }
 
     mutating func partial(from start: Int, to end: Int, emit: (ListenEvent) -> Void) throws {

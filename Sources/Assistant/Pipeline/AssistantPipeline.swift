@@ -67,7 +67,8 @@ public struct AssistantConfig: Sendable, Equatable {
 /// accepts as a whole (every slot of a template filled: "set a timer for" is not, "set a timer
 /// for ten minutes" is), Hark reports that transcript as the `final` and answers at once; the
 /// endpointer's trailing silence is not waited for. Questions no intent covers (the language
-/// model's) always wait for the endpoint. When the utterance's real final comes:
+/// model's) and commands with free text ("remind me to {message}": the text may go on) always
+/// wait for the endpoint. When the utterance's real final comes:
 /// - the same words (case and punctuation aside): nothing more, the answer stands;
 /// - the early words followed by more (the speaker went on after the pause, before Hark's
 ///   reply closed the microphone): the whole text is reported as a corrected `final`, and the
@@ -89,7 +90,7 @@ public final class AssistantPipeline: Sendable {
     ///     the recognizer's prompt (`biasRecognizerToWakePhrase`).
     ///   - onEvent: receives every event.
     public init(recognizer: any SpeechRecognizing, detector: any VoiceActivityDetecting,
-                listenerConfig: ListenerConfig = .default, responder: CommandResponder,
+                listenerConfig: ListenerConfig = .commands, responder: CommandResponder,
                 speech: any SpeechOutput, config: AssistantConfig = .default,
                 onEvent: @escaping @Sendable (AssistantEvent) -> Void) throws {
         try config.validate()
@@ -132,7 +133,7 @@ public final class AssistantPipeline: Sendable {
             case let .pause(text, start, end):
                 guard config.answersOnPause, config.mode != .pushToTalk, state.utterance?.early == nil,
                       let command = state.command(in: text, start: start, pipeline: self),
-                      responder.acceptedIntent(command) != nil else { continue }
+                      let intent = responder.acceptedIntent(command), !responder.hasFreeText(intent) else { continue }
                 // Reports wake and final, and closes the follow-on window, as the final would.
                 _ = state.final(text, start: start, end: end, pipeline: self)
                 state.utterance?.early = text

@@ -73,6 +73,13 @@ public final class CommandResponder: Sendable {
         return intentResponder.recognizer.recognize(text.trimmingCharacters(in: .whitespacesAndNewlines)).intent
     }
 
+    /// Whether `intent` fills a free-text slot: such a command is never known to be over before
+    /// its endpoint ("remind me to buy" may go on "... milk"), so it is not answered on a pause.
+    public func hasFreeText(_ intent: ParsedIntent) -> Bool {
+        guard let definition = intentResponder.recognizer.intents.intent(named: intent.name) else { return false }
+        return !definition.freeTextSlots.isDisjoint(with: intent.slots.keys)
+    }
+
     /// Answers `text`: `intent` (when one matches), `timer` (when a timer or alarm was set),
     /// `replyPiece`s, then exactly one `reply`. Errors of the language model end the stream
     /// with a throw (after any pieces already sent). Cancelling the consumer stops generation.

@@ -13,6 +13,17 @@ public struct IntentDefinition: Sendable {
     public var reply: String?
     /// The file it came from (for messages).
     public var source: String
+
+    /// Slots of free text ("remind me to {message}"): the speaker may still be adding words.
+    public var freeTextSlots: Set<String> {
+        var names = Set<String>()
+        for template in templates {
+            for (name, definition) in template.slotDefinitions {
+                if case .text = definition.type { names.insert(name) }
+            }
+        }
+        return names
+    }
 }
 
 /// A set of intents: the built-in English file plus user files.
