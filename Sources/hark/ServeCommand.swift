@@ -105,6 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
         var assistantConfig = AssistantConfig()
         assistantConfig.mode = settings.mode == .always ? .always : .wake
         assistantConfig.wakePhrase = settings.wakePhrase
+        assistantConfig.answersOnPause = settings.answerOnPause
         assistantConfig.announcesTimers = false // the service rings (and saves) them
         let speech: any SpeechOutput = settings.speak ? SpeakerOutput(device: settings.outputDevice) : SilentSpeechOutput()
         let relay = ServiceEventRelay(events: EventHub(),

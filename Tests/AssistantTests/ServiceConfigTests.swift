@@ -32,6 +32,7 @@ import Testing
         let config = try parse("""
             mode: always
             wake_phrase: okay computer
+            answer_on_pause: false
             speak: no
             input_device: plughw:1,0
             output_device: hw:0,0
@@ -51,6 +52,7 @@ import Testing
             """)
         #expect(config.mode == .always)
         #expect(config.wakePhrase == "okay computer")
+        #expect(config.answerOnPause == false && ServiceConfig.default.answerOnPause)
         #expect(config.speak == false)
         #expect(config.inputDevice == "plughw:1,0")
         #expect(config.outputDevice == "hw:0,0")

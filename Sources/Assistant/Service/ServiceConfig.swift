@@ -37,6 +37,9 @@ public struct ServiceConfig: Sendable, Equatable {
 
     public var mode: Mode = .wake
     public var wakePhrase = "hey hark"
+    /// Answer a complete command when the speaker pauses instead of after the utterance's
+    /// trailing silence (`AssistantConfig.answersOnPause`).
+    public var answerOnPause = true
     /// Speak replies and timer alerts (false: replies go to the API and log only).
     public var speak = true
     /// ALSA capture device.
@@ -59,7 +62,7 @@ public struct ServiceConfig: Sendable, Equatable {
 
     /// Every key the file may hold (nested keys with a dot), for messages and the example file.
     public static let knownKeys = [
-        "mode", "wake_phrase", "speak", "input_device", "output_device",
+        "mode", "wake_phrase", "answer_on_pause", "speak", "input_device", "output_device",
         "models.whisper", "models.vad", "models.llm",
         "llm.enabled", "llm.max_tokens", "llm.temperature", "llm.threads",
         "socket", "state_dir", "history", "log_level",
@@ -124,6 +127,7 @@ public struct ServiceConfig: Sendable, Equatable {
             case "wake_phrase":
                 config.wakePhrase = try reader.string(value, key)
                 guard config.wakePhrase.contains(where: \.isLetter) else { throw reader.fail(key, "must contain words") }
+            case "answer_on_pause": config.answerOnPause = try reader.bool(value, key)
             case "speak": config.speak = try reader.bool(value, key)
             case "input_device": config.inputDevice = try reader.string(value, key)
             case "output_device": config.outputDevice = try reader.string(value, key)
