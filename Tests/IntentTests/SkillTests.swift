@@ -319,6 +319,20 @@ struct DevelopmentSetTests {
         #expect(report.outOfDomainAcceptRate <= 0.02, "OOD accepted \(report.outOfDomainAcceptRate)")
     }
 
+    /// The corpus's command file (used by `hark-bench assistant`) reads coffee orders into the
+    /// corpus's own slot labels, and does not take Hark's built-in commands.
+    @Test func corpusCommandFileReadsOrdersAsTheCorpusLabelsThem() throws {
+        let intents = try IntentSet.builtIn().merging(try IntentSet.load(file: ProjectPaths.fixtures.appendingPathComponent("intent/corpus-commands.yaml")))
+        let recognizer = IntentRecognizer(intents: intents)
+        let order = try #require(recognizer.recognize("I'd like a 16 ounce iced coffee with whole milk and a little bit of sugar.").intent)
+        #expect(order.name == "orderDrink")
+        #expect(order.slots.mapValues(\.canonical) == ["size": "sixteen ounce", "coffeeDrink": "iced coffee",
+                                                       "milkAmount": "whole milk", "sugarAmount": "a little bit of sugar"])
+        #expect(recognizer.recognize("Left.").intent?.name == "left")
+        #expect(recognizer.recognize("what time is it").intent?.name == "GetTime")
+        #expect(recognizer.recognize("ten of clubs").intent == nil)
+    }
+
     @Test func manifestErrorsNameTheLine() {
         #expect(throws: IntentError.manifest(path: "m.tsv", line: 2, problem: "slots must be a JSON object, found {oops")) {
             try IntentEvaluation.parseManifest("text\tintent\tslots\nhello\tX\t{oops\n", path: "m.tsv")
