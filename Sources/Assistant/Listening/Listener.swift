@@ -528,7 +528,8 @@ struct RecognitionWorker {
             guard let transcript = try? running.wait() else { continue }
             var text = spokenText(transcript)
             if running.options.shortenedEncoderWindow {
-                // A fast decode (greedy, short window) may loop like a partial's: cut the repeat.
+                // A fast decode (greedy, short window) may loop like a partial's: the decoder's
+                // `LoopGuard` stops most loops; this also cuts ones that change case or punctuation.
                 text = withoutRepeatedPrefix(text.split(whereSeparator: \.isWhitespace).map(String.init)).joined(separator: " ")
             }
             guard !text.isEmpty else { continue }
