@@ -8,6 +8,9 @@
 // block order, with the same operations as `dot_unpacked_portable`, so the results are
 // bit-identical to the portable path.
 //
+// The K-quants (Q4_K, Q5_K, Q6_K) have records of their own, per 256-element super-block:
+// llm_packed_kquants.c.
+//
 // Layout: groups of 16 rows; in a group, one record per 32-element block b:
 //   values:  nibble kinds: 4 chunks of 64 bytes; chunk i, row r (4 bytes at 4r) holds elements
 //            4i..4i+3 in its low nibbles and 16+4i..16+4i+3 in its high nibbles.
@@ -15,11 +18,12 @@
 //            Stored unsigned: value + offset (the offset times the activation sum is taken
 //            off the integer dot product again, exactly).
 //   dsc:     16 scales (row r's block scale): half floats for the 32-element block types
-//            (their own scales, exactly), floats for the K-quants (products d * sub-scale)
+//            (their own scales, exactly), floats otherwise
 //   mn:      16 minimums, same precision, kinds with a minimum only
 //   sub:     Q6_K only: 16 int8 sub-scales of elements 0..15, then 16 of elements 16..31
 //            (and 32 bytes of padding: records are whole 64-byte lines).
 #include "hark_llm.h"
+#include "llm_packed_kquants.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -44,21 +48,15 @@ typedef struct {
 
 #define KIND_Q4_0 ((pack_kind){1, 8, 0, 0, 1})
 #define KIND_Q4_1 ((pack_kind){1, 0, 1, 0, 1})
-#define KIND_Q4_K ((pack_kind){1, 0, 1, 0, 0})
 #define KIND_Q5_0 ((pack_kind){0, 16, 0, 0, 1})
-#define KIND_Q5_K ((pack_kind){0, 0, 1, 0, 0})
 #define KIND_Q8_0 ((pack_kind){0, 128, 0, 0, 1})
-#define KIND_Q6_K ((pack_kind){0, 32, 0, 1, 0})
 
 static int kind_of(int type, pack_kind *k) {
     switch (type) {
     case HARK_GGML_Q4_0: *k = KIND_Q4_0; return 1;
     case HARK_GGML_Q4_1: *k = KIND_Q4_1; return 1;
-    case HARK_GGML_Q4_K: *k = KIND_Q4_K; return 1;
     case HARK_GGML_Q5_0: *k = KIND_Q5_0; return 1;
-    case HARK_GGML_Q5_K: *k = KIND_Q5_K; return 1;
     case HARK_GGML_Q8_0: *k = KIND_Q8_0; return 1;
-    case HARK_GGML_Q6_K: *k = KIND_Q6_K; return 1;
     default: return 0;
     }
 }
@@ -76,9 +74,11 @@ static int packed_path_here(void) {
 
 size_t hark_packed_size(int type, int rows, int cols) {
     pack_kind k;
-    if (!packed_path_here() || !kind_of(type, &k)) return 0;
+    if (!packed_path_here()) return 0;
     if (rows <= 0 || cols <= 0 || rows % PK_ROWS != 0 || cols % 32 != 0 || cols > 8192) return 0;
-    if ((type == HARK_GGML_Q4_K || type == HARK_GGML_Q5_K || type == HARK_GGML_Q6_K) && cols % 256 != 0) return 0;
+    size_t kq_group = hark_kq_group_bytes(type, cols);
+    if (kq_group) return (size_t)(rows / PK_ROWS) * kq_group;
+    if (!kind_of(type, &k)) return 0;
     return (size_t)(rows / PK_ROWS) * (size_t)(cols / 32) * record_bytes(&k);
 }
 
@@ -101,6 +101,7 @@ void hark_packed_free(void *p, size_t size) {
 int hark_pack(int type, const void *w, size_t row_bytes, int rows, int cols, void *dst) {
     size_t size = hark_packed_size(type, rows, cols);
     if (size == 0) return 0;
+    if (hark_kq_group_bytes(type, cols)) return hark_kq_pack(type, w, row_bytes, rows, cols, dst);
     pack_kind k;
     kind_of(type, &k);
     const int nb = cols / 32;
@@ -238,11 +239,10 @@ VNNI512 static void run_group(int type, const uint8_t *g, int nb, const hark_q8_
     switch (type) {
     case HARK_GGML_Q4_0: group_kind(KIND_Q4_0, g, nb, x, half_sums, tokens, y, ldy); return;
     case HARK_GGML_Q4_1: group_kind(KIND_Q4_1, g, nb, x, half_sums, tokens, y, ldy); return;
-    case HARK_GGML_Q4_K: group_kind(KIND_Q4_K, g, nb, x, half_sums, tokens, y, ldy); return;
     case HARK_GGML_Q5_0: group_kind(KIND_Q5_0, g, nb, x, half_sums, tokens, y, ldy); return;
-    case HARK_GGML_Q5_K: group_kind(KIND_Q5_K, g, nb, x, half_sums, tokens, y, ldy); return;
     case HARK_GGML_Q8_0: group_kind(KIND_Q8_0, g, nb, x, half_sums, tokens, y, ldy); return;
-    case HARK_GGML_Q6_K: group_kind(KIND_Q6_K, g, nb, x, half_sums, tokens, y, ldy); return;
+    case HARK_GGML_Q4_K: case HARK_GGML_Q5_K: case HARK_GGML_Q6_K:
+        hark_kq_run_group(type, g, nb, x, half_sums, tokens, y, ldy); return;
     default: return;
     }
 }
@@ -285,13 +285,11 @@ int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const 
     int total_groups = 0;
     long work = 0;
     for (int m = 0; m < count; m++) {
-        pack_kind k;
         if (hark_packed_size(types[m], rows[m], cols) == 0) return 0;
-        kind_of(types[m], &k);
         task.type[m] = types[m];
         task.groups[m] = rows[m] / PK_ROWS;
         task.w[m] = (const uint8_t *)packed[m];
-        task.group_bytes[m] = (size_t)(cols / 32) * record_bytes(&k);
+        task.group_bytes[m] = hark_packed_size(types[m], PK_ROWS, cols);
         task.y[m] = y[m];
         task.ldy[m] = ldy[m];
         total_groups += task.groups[m];
