@@ -32,7 +32,12 @@
 
 #define PK_ROWS 16
 #define PK_TOKENS 4
-#define PK_PREFETCH 4 // records ahead (measured: 0 is ~12% slower in generation, 8 no better)
+// Software prefetch distance in bytes, into L2 (T1). Generation streams the whole model (96 MB
+// for SmolLM2 Q4_1) once per token, more than one core's share of L3, at a memory-bound rate:
+// the hardware prefetcher alone keeps too few lines in flight. Measured on one core (llm_one
+// harness, min of rounds): 4 records ahead into L1 (the old setting) 12 GB/s on the layers,
+// 16 KiB ahead into L2 15 GB/s; 4 and 8 KiB no better than 4 records, 32 KiB as 16.
+#define PK_PREFETCH_BYTES 16384
 
 typedef struct {
     int nibbles; // 4-bit values (else bytes)
@@ -162,8 +167,9 @@ tile(const pack_kind k, const int T, const uint8_t *g, const int nb, const hark_
     for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++, g += rec) {
         // Generation streams every weight from L3 or memory once per token: ask for the
-        // records a few blocks ahead (the hardware prefetcher stops at 4 KiB boundaries).
-        for (size_t line = 0; line < rec; line += 64) _mm_prefetch((const char *)g + PK_PREFETCH * rec + line, _MM_HINT_T0);
+        // records well ahead (the hardware prefetcher stops at 4 KiB boundaries).
+        for (size_t line = 0; line < rec; line += 64)
+            _mm_prefetch((const char *)g + PK_PREFETCH_BYTES + line, _MM_HINT_T1);
         __m512i w[8];
         if (k.nibbles) {
             for (int i = 0; i < 4; i++) {
