@@ -175,7 +175,10 @@ tile(const pack_kind k, const int T, const uint8_t *g, const int nb, const hark_
             for (int i = 0; i < 4; i++) {
                 __m512i v = _mm512_loadu_si512((const void *)(g + 64 * i));
                 w[i] = _mm512_and_si512(v, m4);
-                w[4 + i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                // High nibbles left in place (16 times the value) when the two halves' sums
+                // are simply added: one instruction instead of a shift and a mask; the sum is
+                // shifted back below, exactly (a multiple of 16, far from overflowing).
+                w[4 + i] = k.has_sub ? _mm512_and_si512(_mm512_srli_epi16(v, 4), m4) : _mm512_andnot_si512(m4, v);
             }
         } else {
             for (int i = 0; i < 8; i++) w[i] = _mm512_loadu_si512((const void *)(g + 64 * i));
@@ -207,6 +210,7 @@ tile(const pack_kind k, const int T, const uint8_t *g, const int nb, const hark_
             s1 = _mm512_dpbusd_epi32(s1, w[6], _mm512_set1_epi32(yd[6]));
             s0 = _mm512_dpbusd_epi32(s0, w[3], _mm512_set1_epi32(yd[3]));
             s1 = _mm512_dpbusd_epi32(s1, w[7], _mm512_set1_epi32(yd[7]));
+            if (k.nibbles && !k.has_sub) s1 = _mm512_srai_epi32(s1, 4); // high nibbles were 16x
             if (k.offset) {
                 const int32_t *hs = half_sums + 2 * ((size_t)t * nb + b);
                 s0 = _mm512_sub_epi32(s0, _mm512_set1_epi32(k.offset * hs[0]));
