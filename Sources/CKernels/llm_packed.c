@@ -211,14 +211,18 @@ tile(const pack_kind k, const int T, const uint8_t *g, const int nb, const hark_
             s0 = _mm512_dpbusd_epi32(s0, w[3], _mm512_set1_epi32(yd[3]));
             s1 = _mm512_dpbusd_epi32(s1, w[7], _mm512_set1_epi32(yd[7]));
             if (k.nibbles && !k.has_sub) s1 = _mm512_srai_epi32(s1, 4); // high nibbles were 16x
-            if (k.offset) {
-                const int32_t *hs = half_sums + 2 * ((size_t)t * nb + b);
-                s0 = _mm512_sub_epi32(s0, _mm512_set1_epi32(k.offset * hs[0]));
-                s1 = _mm512_sub_epi32(s1, _mm512_set1_epi32(k.offset * hs[1]));
+            const int32_t *hs = half_sums + 2 * ((size_t)t * nb + b);
+            __m512i sum;
+            if (k.has_sub) {
+                if (k.offset) {
+                    s0 = _mm512_sub_epi32(s0, _mm512_set1_epi32(k.offset * hs[0]));
+                    s1 = _mm512_sub_epi32(s1, _mm512_set1_epi32(k.offset * hs[1]));
+                }
+                sum = _mm512_add_epi32(_mm512_mullo_epi32(s0, sub0), _mm512_mullo_epi32(s1, sub1));
+            } else { // the halves are simply added: one offset correction (exact integers)
+                sum = _mm512_add_epi32(s0, s1);
+                if (k.offset) sum = _mm512_sub_epi32(sum, _mm512_set1_epi32(k.offset * (hs[0] + hs[1])));
             }
-            __m512i sum = k.has_sub
-                ? _mm512_add_epi32(_mm512_mullo_epi32(s0, sub0), _mm512_mullo_epi32(s1, sub1))
-                : _mm512_add_epi32(s0, s1);
             // dot_unpacked_portable's term: fma(mn, x.s, (dsc * x.d) * (float)sum), added in block order
             __m512 term = _mm512_fmadd_ps(mn, _mm512_set1_ps(xb->s),
                                           _mm512_mul_ps(_mm512_mul_ps(dsc, _mm512_set1_ps(xb->d)), _mm512_cvtepi32_ps(sum)));
