@@ -1101,11 +1101,21 @@ void hark_rmsnorm(const float *x, const float *w, float *y, int n, int rows, flo
 
 void hark_rope(float *x, int heads, int head_dim, int rot_dims, int pos, float freq_base, int neox) {
     const float theta_scale = powf(freq_base, -2.0f / (float)rot_dims);
+    // The angles depend on the position only: cosines and sines once for all heads (the
+    // trigonometric calls were most of this function's time in generation).
+    enum { MAX_PAIRS = 512 };
+    float cs[MAX_PAIRS], sn[MAX_PAIRS];
+    const int pairs = rot_dims / 2 < MAX_PAIRS ? rot_dims / 2 : MAX_PAIRS;
+    float theta = (float)pos;
+    for (int i = 0; i < pairs; i++, theta *= theta_scale) {
+        cs[i] = cosf(theta);
+        sn[i] = sinf(theta);
+    }
     for (int h = 0; h < heads; h++) {
         float *v = x + (size_t)h * head_dim;
-        float theta = (float)pos;
+        theta = (float)pos;
         for (int i = 0; i < rot_dims / 2; i++, theta *= theta_scale) {
-            float c = cosf(theta), s = sinf(theta);
+            float c = i < pairs ? cs[i] : cosf(theta), s = i < pairs ? sn[i] : sinf(theta);
             int a = neox ? i : 2 * i;
             int b = neox ? i + rot_dims / 2 : 2 * i + 1;
             float x0 = v[a], x1 = v[b];
