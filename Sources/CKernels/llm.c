@@ -1164,7 +1164,35 @@ __attribute__((always_inline)) static inline void swiglu_body(const float *gate,
 }
 
 #if HARK_X86
-AVX2 static void swiglu_fma(const float *gate, const float *up, float *out, int n) { swiglu_body(gate, up, out, n); }
+// swiglu_body 8 lanes at a time, with the same operations (lanes whose power of two is outside
+// the normal range take the scalar code).
+AVX2 static void swiglu_fma(const float *gate, const float *up, float *out, int n) {
+    const __m256 r = _mm256_set1_ps(0x1.8p23f), zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 x = _mm256_sub_ps(zero, g);
+        __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+        __m256 nn = _mm256_sub_ps(z, r);
+        __m256 lo = _mm256_cmp_ps(nn, _mm256_set1_ps(-126.0f), _CMP_LT_OQ);
+        __m256 hi = _mm256_cmp_ps(nn, _mm256_set1_ps(127.0f), _CMP_GT_OQ);
+        if (!_mm256_testz_ps(_mm256_or_ps(lo, hi), _mm256_or_ps(lo, hi))) {
+            swiglu_body(gate + i, up + i, out + i, 8);
+            continue;
+        }
+        __m256 b = _mm256_fnmadd_ps(nn, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(nn, _mm256_set1_ps(0x1.62e4p-1f), x));
+        __m256 u = _mm256_mul_ps(b, b);
+        __m256 j = _mm256_fmadd_ps(
+            _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                            _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+            u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b, one));
+        __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(nn), _mm256_set1_epi32(127)), 23);
+        __m256 ex = _mm256_mul_ps(j, _mm256_castsi256_ps(e));
+        __m256 y = _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, ex)), _mm256_loadu_ps(up + i));
+        _mm256_storeu_ps(out + i, y);
+    }
+    swiglu_body(gate + i, up + i, out + i, n - i);
+}
 #endif
 
 void hark_swiglu(const float *gate, const float *up, float *out, int n) {
