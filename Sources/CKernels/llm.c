@@ -111,10 +111,10 @@ int hark_llm_type_supported(int type) {
 // Activation quantization
 
 #if defined(__x86_64__)
-// The same values as the scalar loop below (roundf: halves away from zero), 8 lanes at a time.
+// The same values as the scalar loop below (halves to even), 8 lanes at a time.
 __attribute__((target("avx2,fma,f16c")))
 static void quantize_q8_avx2(const float *x, hark_q8_block *y, int n) {
-    const __m256 sign_bit = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    const __m256 sign_bit = _mm256_set1_ps(-0.0f);
     for (int b = 0; b < n / 32; b++) {
         const float *xb = x + b * 32;
         __m256 v[4], amax = _mm256_setzero_ps();
@@ -125,16 +125,14 @@ static void quantize_q8_avx2(const float *x, hark_q8_block *y, int n) {
         __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
         m = _mm_max_ps(m, _mm_movehl_ps(m, m));
         m = _mm_max_ss(m, _mm_movehdup_ps(m));
-        float d = _mm_cvtss_f32(m) / 127.0f;
-        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        float amaxs = _mm_cvtss_f32(m);
+        float d = amaxs / 127.0f;
+        float id = amaxs != 0.0f ? 127.0f / amaxs : 0.0f;
         __m256 vid = _mm256_set1_ps(id);
         __m256i q[4], total = _mm256_setzero_si256();
         for (int i = 0; i < 4; i++) {
-            __m256 s = _mm256_mul_ps(v[i], vid);
-            __m256 a = _mm256_andnot_ps(sign_bit, s);
-            __m256 t = _mm256_round_ps(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            t = _mm256_add_ps(t, _mm256_and_ps(_mm256_cmp_ps(_mm256_sub_ps(a, t), half, _CMP_GE_OQ), one));
-            q[i] = _mm256_cvttps_epi32(_mm256_or_ps(t, _mm256_and_ps(sign_bit, s)));
+            __m256 s = _mm256_round_ps(_mm256_mul_ps(v[i], vid), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            q[i] = _mm256_cvttps_epi32(s);
             total = _mm256_add_epi32(total, q[i]);
         }
         // int32 -> int8 in order: packs interleave 128-bit lanes, the permute restores the order
@@ -169,11 +167,14 @@ void hark_quantize_q8_portable(const float *x, hark_q8_block *y, int n) {
             float a = fabsf(xb[i]);
             amax = a > amax ? a : amax;
         }
+        // As llama.cpp's x86 kernels (quantize_row_q8_0/q8_1): scale by 127/amax, round
+        // halves to even. Its reference C rounds halves away from zero after multiplying by
+        // 1/(amax/127); the rare elements where that differs change greedy near-ties.
         float d = amax / 127.0f;
-        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         int sum = 0;
         for (int i = 0; i < 32; i++) {
-            int q = (int)roundf(xb[i] * id);
+            int q = (int)nearbyintf(xb[i] * id);
             y[b].qs[i] = (int8_t)q;
             sum += q;
         }
@@ -1092,14 +1093,18 @@ void hark_matmul(hark_pool *pool, int type, const void *w, size_t row_bytes, int
 
 void hark_rmsnorm(const float *x, const float *w, float *y, int n, int rows, float eps) {
     for (int r = 0; r < rows; r++, x += n, y += n) {
+        // Squares rounded to float, summed in double: as llama.cpp (its rounding decides near-ties).
         double sum = 0.0;
-        for (int i = 0; i < n; i++) sum += (double)x[i] * (double)x[i];
+        for (int i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
         float scale = 1.0f / sqrtf((float)(sum / n) + eps);
         for (int i = 0; i < n; i++) y[i] = x[i] * scale * w[i];
     }
 }
 
-void hark_rope(float *x, int heads, int head_dim, int rot_dims, int pos, float freq_base, int neox) {
+// x0*c - x1*s and x0*s + x1*c with the first product fused, as GCC compiles llama.cpp's
+// rotation (-ffp-contract=fast): the last bit of the rotated keys decides their f16 rounding.
+__attribute__((always_inline)) static inline void rope_body(float *x, int heads, int head_dim, int rot_dims, int pos,
+                                                            float freq_base, int neox) {
     const float theta_scale = powf(freq_base, -2.0f / (float)rot_dims);
     // The angles depend on the position only: cosines and sines once for all heads (the
     // trigonometric calls were most of this function's time in generation).
@@ -1119,17 +1124,93 @@ void hark_rope(float *x, int heads, int head_dim, int rot_dims, int pos, float f
             int a = neox ? i : 2 * i;
             int b = neox ? i + rot_dims / 2 : 2 * i + 1;
             float x0 = v[a], x1 = v[b];
-            v[a] = x0 * c - x1 * s;
-            v[b] = x0 * s + x1 * c;
+            v[a] = fmaf(x0, c, -(x1 * s));
+            v[b] = fmaf(x0, s, x1 * c);
         }
     }
 }
 
-void hark_swiglu(const float *gate, const float *up, float *out, int n) {
+#if HARK_X86
+AVX2 static void rope_fma(float *x, int heads, int head_dim, int rot_dims, int pos, float freq_base, int neox) {
+    rope_body(x, heads, head_dim, rot_dims, pos, freq_base, neox);
+}
+#endif
+
+void hark_rope(float *x, int heads, int head_dim, int rot_dims, int pos, float freq_base, int neox) {
+    ensure_init();
+#if HARK_X86
+    if (have_avx2()) { rope_fma(x, heads, head_dim, rot_dims, pos, freq_base, neox); return; }
+#endif
+    rope_body(x, heads, head_dim, rot_dims, pos, freq_base, neox);
+}
+
+// e^x as llama.cpp's AVX-512 ggml_v_expf computes it (a polynomial after a power-of-two range
+// reduction; within 2 ulp of expf, but not always equal to it): its SiLU and softmax use it, and
+// the last bits decide greedy near-ties. Exactly the same operations, one lane at a time.
+__attribute__((always_inline)) static inline float ggml_style_expf(float x) {
+    const float r = 0x1.8p23f;
+    const float z = fmaf(x, 0x1.715476p+0f, r);
+    const float n = z - r;
+    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    if (fabsf(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
+    const float u = b * b;
+    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u,
+                         fmaf(0x1.ffffecp-1f, b, 1.0f));
+    const int e = (int)n;
+    if (e >= -126 && e <= 127) { // j * 2^e, exact as _mm512_scalef_ps
+        uint32_t bits = (uint32_t)(e + 127) << 23;
+        float scale;
+        memcpy(&scale, &bits, 4);
+        return j * scale;
+    }
+    return ldexpf(j, e);
+}
+
+__attribute__((always_inline)) static inline void swiglu_body(const float *gate, const float *up, float *out, int n) {
     for (int i = 0; i < n; i++) {
         float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
+        out[i] = g / (1.0f + ggml_style_expf(0.0f - g)) * up[i];
     }
+}
+
+#if HARK_X86
+// swiglu_body 8 lanes at a time, with the same operations (lanes whose power of two is outside
+// the normal range take the scalar code).
+AVX2 static void swiglu_fma(const float *gate, const float *up, float *out, int n) {
+    const __m256 r = _mm256_set1_ps(0x1.8p23f), zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 x = _mm256_sub_ps(zero, g);
+        __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+        __m256 nn = _mm256_sub_ps(z, r);
+        __m256 lo = _mm256_cmp_ps(nn, _mm256_set1_ps(-126.0f), _CMP_LT_OQ);
+        __m256 hi = _mm256_cmp_ps(nn, _mm256_set1_ps(127.0f), _CMP_GT_OQ);
+        if (!_mm256_testz_ps(_mm256_or_ps(lo, hi), _mm256_or_ps(lo, hi))) {
+            swiglu_body(gate + i, up + i, out + i, 8);
+            continue;
+        }
+        __m256 b = _mm256_fnmadd_ps(nn, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(nn, _mm256_set1_ps(0x1.62e4p-1f), x));
+        __m256 u = _mm256_mul_ps(b, b);
+        __m256 j = _mm256_fmadd_ps(
+            _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                            _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+            u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b, one));
+        __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(nn), _mm256_set1_epi32(127)), 23);
+        __m256 ex = _mm256_mul_ps(j, _mm256_castsi256_ps(e));
+        __m256 y = _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, ex)), _mm256_loadu_ps(up + i));
+        _mm256_storeu_ps(out + i, y);
+    }
+    swiglu_body(gate + i, up + i, out + i, n - i);
+}
+#endif
+
+void hark_swiglu(const float *gate, const float *up, float *out, int n) {
+    ensure_init();
+#if HARK_X86
+    if (have_avx2()) { swiglu_fma(gate, up, out, n); return; }
+#endif
+    swiglu_body(gate, up, out, n);
 }
 
 typedef struct {
@@ -1180,4 +1261,263 @@ void hark_attention(hark_pool *pool, const float *q, const float *k_cache, const
         return;
     }
     hark_pool_run(pool, attention_worker, &task, tokens * heads);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attention over a half-precision KV cache, rounded like llama.cpp's CPU backend (its default
+// f16 cache without flash attention): the query and the softmax probabilities are rounded to
+// half precision too (ggml converts the right operand of a product with an f16 matrix to f16),
+// and every dot product sums 16 float lanes with fused multiply-adds (lane l takes the elements
+// i with i % 16 == l, in order) before a fixed pairwise reduction of the lanes - the order of
+// llama.cpp's AVX-512 tiles. The small model's greedy choices hinge on near-ties, so the
+// rounding has to match, not just the precision.
+
+#define ATT_LANES 16
+#define ATT_MAX_SLOTS 64
+#define ATT_MAX_HEAD_DIM 512
+
+#if HARK_X86
+AVX2 static void fp32_to_fp16_row_avx2(const float *x, uint16_t *y, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) y[i] = hark_fp32_to_fp16(x[i]);
+}
+#endif
+
+void hark_fp32_to_fp16_row(const float *x, uint16_t *y, int n) {
+    ensure_init();
+#if HARK_X86
+    if (have_avx2()) { fp32_to_fp16_row_avx2(x, y, n); return; }
+#endif
+    for (int i = 0; i < n; i++) y[i] = hark_fp32_to_fp16(x[i]);
+}
+
+// The reduction of 16 lanes: (l, l+8), then (l, l+4), then (0,2)+(1,3) - _mm512_reduce_add_ps.
+static inline float reduce_lanes(const float *l) {
+    float t3[8], t6[4];
+    for (int i = 0; i < 8; i++) t3[i] = l[i + 8] + l[i];
+    for (int i = 0; i < 4; i++) t6[i] = t3[i + 4] + t3[i];
+    return (t6[0] + t6[2]) + (t6[1] + t6[3]);
+}
+
+// The sum of `slots` partial sums (element i of a dot product went to slot i % slots):
+// 16 slots are the lanes of one AVX-512 register (llama.cpp's tinyBLAS, used for batches);
+// 64 are its ggml_vec_dot_f16's four registers (single tokens), added (0+2) + (1+3) first.
+static inline float reduce_slots(const float *r, int slots) {
+    if (slots == ATT_LANES) return reduce_lanes(r);
+    float x0[ATT_LANES];
+    for (int l = 0; l < ATT_LANES; l++) x0[l] = (r[l] + r[32 + l]) + (r[16 + l] + r[48 + l]);
+    return reduce_lanes(x0);
+}
+
+// One attention row (one token, one head): probabilities over positions 0..n-1 in `p`,
+// output in `o`. `acc` holds ATT_MAX_SLOTS * head_dim floats.
+static void attention_row_f16_portable(const float *q, const uint16_t *k, const uint16_t *v, int kv_width,
+                                       int head_dim, int n, int slots, float scale, float *p, float *acc, float *o) {
+    float qh[ATT_MAX_HEAD_DIM];
+    for (int d = 0; d < head_dim; d++) qh[d] = round_f16(q[d]);
+    float maxv = -INFINITY;
+    for (int j = 0; j < n; j++) {
+        const uint16_t *kj = k + (size_t)j * kv_width;
+        float r[ATT_MAX_SLOTS] = {0};
+        for (int d = 0; d < head_dim; d++) r[d % slots] = fmaf(qh[d], f16(kj[d]), r[d % slots]);
+        float sc = reduce_slots(r, slots) * scale;
+        p[j] = sc;
+        maxv = sc > maxv ? sc : maxv;
+    }
+    double sum = 0.0;
+    for (int c = 0; c < n; c += ATT_LANES) {
+        float lanes[ATT_LANES] = {0};
+        for (int j = c; j < c + ATT_LANES && j < n; j++) lanes[j - c] = p[j] = ggml_style_expf(p[j] - maxv);
+        sum += (double)reduce_lanes(lanes);
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int i = 0; i < slots * head_dim; i++) acc[i] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        const float pj = round_f16(p[j] * inv);
+        const uint16_t *vj = v + (size_t)j * kv_width;
+        float *a = acc + (size_t)(j % slots) * head_dim;
+        for (int d = 0; d < head_dim; d++) a[d] = fmaf(pj, f16(vj[d]), a[d]);
+    }
+    for (int d = 0; d < head_dim; d++) {
+        float r[ATT_MAX_SLOTS];
+        for (int l = 0; l < slots; l++) r[l] = acc[(size_t)l * head_dim + d];
+        o[d] = reduce_slots(r, slots);
+    }
+}
+
+#if HARK_X86
+AVX2 static inline float reduce16_avx2(__m256 lo, __m256 hi) {
+    __m256 t3 = _mm256_add_ps(hi, lo);
+    __m128 t6 = _mm_add_ps(_mm256_extractf128_ps(t3, 1), _mm256_castps256_ps128(t3));
+    __m128 t8 = _mm_add_ps(t6, _mm_movehl_ps(t6, t6)); // (0,2) and (1,3)
+    return _mm_cvtss_f32(t8) + _mm_cvtss_f32(_mm_movehdup_ps(t8));
+}
+
+// The same arithmetic as attention_row_f16_portable, 8 slots at a time (head_dim % 64 == 0).
+AVX2 static void attention_row_f16_avx2(const float *q, const uint16_t *k, const uint16_t *v, int kv_width,
+                                        int head_dim, int n, int slots, float scale, float *p, float *acc, float *o) {
+    float qh[ATT_MAX_HEAD_DIM];
+    for (int d = 0; d < head_dim; d += 8)
+        _mm256_storeu_ps(qh + d, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + d), _MM_FROUND_TO_NEAREST_INT)));
+    const int vecs = slots / 8; // 2 or 8 accumulators
+    float maxv = -INFINITY;
+    for (int j = 0; j < n; j++) {
+        const uint16_t *kj = k + (size_t)j * kv_width;
+        __m256 r[8];
+        for (int i = 0; i < vecs; i++) r[i] = _mm256_setzero_ps();
+        for (int d = 0; d < head_dim; d += 8) {
+            int i = (d % slots) / 8;
+            r[i] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kj + d))), r[i]);
+        }
+        __m256 lo = r[0], hi = r[1];
+        if (vecs == 8) {
+            lo = _mm256_add_ps(_mm256_add_ps(r[0], r[4]), _mm256_add_ps(r[2], r[6]));
+            hi = _mm256_add_ps(_mm256_add_ps(r[1], r[5]), _mm256_add_ps(r[3], r[7]));
+        }
+        float sc = reduce16_avx2(lo, hi) * scale;
+        p[j] = sc;
+        maxv = sc > maxv ? sc : maxv;
+    }
+    double sum = 0.0;
+    for (int c = 0; c < n; c += ATT_LANES) {
+        float lanes[ATT_LANES] = {0};
+        for (int j = c; j < c + ATT_LANES && j < n; j++) lanes[j - c] = p[j] = ggml_style_expf(p[j] - maxv);
+        sum += (double)reduce_lanes(lanes);
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int i = 0; i < slots * head_dim; i += 8) _mm256_storeu_ps(acc + i, _mm256_setzero_ps());
+    for (int j = 0; j < n; j++) {
+        const float pj = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(p[j] * inv), _MM_FROUND_TO_NEAREST_INT)));
+        const __m256 pv = _mm256_set1_ps(pj);
+        const uint16_t *vj = v + (size_t)j * kv_width;
+        float *a = acc + (size_t)(j % slots) * head_dim;
+        for (int d = 0; d < head_dim; d += 8)
+            _mm256_storeu_ps(a + d, _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + d))),
+                                                    _mm256_loadu_ps(a + d)));
+    }
+    for (int d = 0; d < head_dim; d += 8) {
+        __m256 x[ATT_LANES];
+#define SLOT(l) _mm256_loadu_ps(acc + (size_t)(l) * head_dim + d)
+        for (int l = 0; l < ATT_LANES; l++)
+            x[l] = slots == ATT_LANES ? SLOT(l)
+                                      : _mm256_add_ps(_mm256_add_ps(SLOT(l), SLOT(32 + l)), _mm256_add_ps(SLOT(16 + l), SLOT(48 + l)));
+#undef SLOT
+        __m256 t3[8], t6[4];
+        for (int i = 0; i < 8; i++) t3[i] = _mm256_add_ps(x[i + 8], x[i]);
+        for (int i = 0; i < 4; i++) t6[i] = _mm256_add_ps(t3[i + 4], t3[i]);
+        _mm256_storeu_ps(o + d, _mm256_add_ps(_mm256_add_ps(t6[0], t6[2]), _mm256_add_ps(t6[1], t6[3])));
+    }
+}
+#endif
+
+typedef struct {
+    const float *q;
+    const uint16_t *k, *v;
+    float *out, *scratch;
+    int tokens, pos0, heads, kv_heads, head_dim, scratch_stride;
+} attention_f16_task;
+
+static void attention_f16_worker(void *raw, int job, int ith) {
+    const attention_f16_task *t = (const attention_f16_task *)raw;
+    const int group = t->heads / t->kv_heads;
+    const int kv_width = t->kv_heads * t->head_dim, q_width = t->heads * t->head_dim;
+    const int tok = job / t->heads, h = job % t->heads, kvh = h / group;
+    const int n = t->pos0 + tok + 1;
+    float *p = t->scratch + (size_t)ith * t->scratch_stride;
+    float *acc = p + t->pos0 + t->tokens;
+    // llama.cpp sums single tokens with ggml_vec_dot_f16, batches with tinyBLAS
+    const int slots = t->tokens == 1 ? ATT_MAX_SLOTS : ATT_LANES;
+    const float *q = t->q + (size_t)tok * q_width + (size_t)h * t->head_dim;
+    const uint16_t *k = t->k + (size_t)kvh * t->head_dim, *v = t->v + (size_t)kvh * t->head_dim;
+    float *o = t->out + (size_t)tok * q_width + (size_t)h * t->head_dim;
+    const float scale = 1.0f / sqrtf((float)t->head_dim);
+#if HARK_X86
+    if (have_avx2() && t->head_dim % ATT_MAX_SLOTS == 0) {
+        attention_row_f16_avx2(q, k, v, kv_width, t->head_dim, n, slots, scale, p, acc, o);
+        return;
+    }
+#endif
+    attention_row_f16_portable(q, k, v, kv_width, t->head_dim, n, slots, scale, p, acc, o);
+}
+
+int hark_attention_f16_scratch(int tokens, int pos0, int head_dim) {
+    return pos0 + tokens + ATT_MAX_SLOTS * head_dim;
+}
+
+void hark_attention_f16(hark_pool *pool, const float *q, const uint16_t *k_cache, const uint16_t *v_cache,
+                        float *out, int tokens, int pos0, int heads, int kv_heads, int head_dim,
+                        float *scratch) {
+    ensure_init();
+    attention_f16_task task = {q, k_cache, v_cache, out, scratch, tokens, pos0, heads, kv_heads, head_dim,
+                               hark_attention_f16_scratch(tokens, pos0, head_dim)};
+    if (!pool || (long)tokens * (pos0 + tokens) * heads * head_dim < 65536) {
+        for (int job = 0; job < tokens * heads; job++) attention_f16_worker(&task, job, 0);
+        return;
+    }
+    hark_pool_run(pool, attention_f16_worker, &task, tokens * heads);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quantized products in llama.cpp's accumulation order (a slow reference, for checking that the
+// rest of the model rounds exactly as llama.cpp does): per row, 8 float lanes, lane i takes the
+// integer sum of elements 4i..4i+3 of every block times the block's d*d' (fused multiply-add),
+// the blocks' min terms (Q4_1) summed apart, then the lanes added pairwise - the order of
+// ggml_vec_dot_q4_1_q8_1 / q8_0_q8_0 / q4_0_q8_0 on x86. The fast kernels add one float term
+// per block instead, which differs in the last bits.
+
+static float dot_unpacked_llama_order(const unpacked_row *u, const hark_q8_block *x) {
+    float acc[8] = {0}, summs = 0.0f;
+    for (int b = 0; b < u->nb; b++) {
+        const int8_t *q = u->q + 32 * b;
+        const float dd = u->dsc[b] * x[b].d;
+        for (int i = 0; i < 8; i++) {
+            int s = 0;
+            for (int j = 4 * i; j < 4 * i + 4; j++)
+                s += (u->has_scx ? u->scx[16 * b + 8 * (j / 16)] : 1) * q[j] * x[b].qs[j];
+            acc[i] = fmaf(dd, (float)s, acc[i]);
+        }
+        summs += u->mn[b] * x[b].s;
+    }
+    return (((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))) + summs;
+}
+
+typedef struct {
+    int type;
+    const uint8_t *w;
+    size_t row_bytes;
+    int rows, cols, tokens, ldy, rows_per_chunk;
+    const hark_q8_block *xq;
+    float *y;
+} llama_order_task;
+
+static void llama_order_worker(void *raw, int chunk, int thread_index) {
+    (void)thread_index;
+    const llama_order_task *t = (const llama_order_task *)raw;
+    int first = chunk * t->rows_per_chunk;
+    int last = first + t->rows_per_chunk < t->rows ? first + t->rows_per_chunk : t->rows;
+    row_storage storage;
+    unpacked_row u;
+    if (!unpacked_init(&u, &storage, t->cols)) {
+        for (int tok = 0; tok < t->tokens; tok++)
+            for (int r = first; r < last; r++) t->y[(size_t)tok * t->ldy + r] = NAN;
+        return;
+    }
+    for (int r = first; r < last; r++) {
+        unpack_row_portable(t->type, t->w + (size_t)r * t->row_bytes, t->cols, &u);
+        for (int tok = 0; tok < t->tokens; tok++)
+            t->y[(size_t)tok * t->ldy + r] = dot_unpacked_llama_order(&u, t->xq + (size_t)tok * (t->cols / 32));
+    }
+    unpacked_free(&u, &storage);
+}
+
+void hark_matmul_llama_order(hark_pool *pool, int type, const void *w, size_t row_bytes, int rows, int cols,
+                             const hark_q8_block *xq, int tokens, float *y, int ldy) {
+    ensure_init();
+    int threads = hark_pool_threads(pool);
+    int per_chunk = (rows + 8 * threads - 1) / (8 * threads);
+    llama_order_task task = {type, (const uint8_t *)w, row_bytes, rows, cols, tokens, ldy, per_chunk, xq, y};
+    int chunks = (rows + per_chunk - 1) / per_chunk;
+    hark_pool_run(pool, llama_order_worker, &task, chunks);
 }

@@ -22,25 +22,27 @@ struct LlamaCppGreedyFixture: Decodable {
 }
 
 enum GreedyCheck {
-    static func run(_ key: String, model modelURL: URL) throws {
+    /// `exact`: run with llama.cpp's summation order in the quantized products
+    /// (`llamaCppSummationOrder`), where every logit must equal llama.cpp's (Q4_0/Q4_1/Q5_0/Q8_0
+    /// models: the K-quants use other activation blocks in llama.cpp). Otherwise the fast
+    /// kernels, held to llama.cpp's numbers within near-ties.
+    static func run(_ key: String, model modelURL: URL, exact: Bool) throws {
         let fixture = try JSONDecoder().decode(LlamaCppGreedyFixture.self, from: Data(contentsOf: LlamaCppGreedyFixture.url(key)))
         #expect(!fixture.cases.isEmpty)
         let model = try LLMModel(url: modelURL)
-        let session = try LLMSession(model: model, threads: 2)
+        let session = try LLMSession(model: model, threads: 2, llamaCppSummationOrder: exact)
         for c in fixture.cases {
             session.reset()
             var logits = try session.evaluate(c.promptIDs)
-            // First-step logits close to llama.cpp's (both quantize activations to 8 bits).
-            // (A fixture written with llama-cpp-python's logits_all=False holds zeros there:
-            // nothing to compare.)
-            let hasLogits = c.firstStepTop5.contains { $0.count == 2 && $0[1] != 0 }
-            for pair in c.firstStepTop5 where pair.count == 2 && hasLogits {
-                #expect(abs(Double(logits[Int(pair[0])]) - pair[1]) < 0.5, "\(c.name): logit of \(Int(pair[0]))")
+            // First-step logits (a fixture written with llama-cpp-python's logits_all=False holds
+            // zeros there: nothing to compare).
+            if exact && c.firstStepTop5.contains(where: { $0.count == 2 && $0[1] != 0 }) {
+                for pair in c.firstStepTop5 where pair.count == 2 {
+                    #expect(logits[Int(pair[0])] == Float(pair[1]), "\(c.name): logit of \(Int(pair[0]))")
+                }
             }
             // Teacher-forced along llama.cpp's own greedy path: at every step its choice must be
-            // our top token or within a near-tie of it (0.5 logits). This holds the whole forward
-            // pass to llama.cpp's numbers for all 32 steps, while allowing the argmax to flip where
-            // the two implementations' rounding (f16 vs f32 KV cache) decides a near-tie.
+            // our top token or within a near-tie of it (0.5 logits).
             let firstLogits = logits
             for (step, expected) in c.generatedIDs.enumerated() {
                 let top = logits.max()!
@@ -58,13 +60,20 @@ enum GreedyCheck {
                 generated.append(next)
                 logits = try session.evaluate([next])
             }
-            // Measured against llama-cpp-python 0.3.36 (f16 KV cache, no flash attention): the
-            // first tokens match, then 3 of the 4 SmolLM2 prompts diverge at a near-tie (tokens
-            // 8-23). Recorded as a known issue, not hidden: full 32-token equality is the goal.
             let agreed = zip(generated, c.generatedIDs).prefix { $0 == $1 }.count
             #expect(agreed >= 1, "\(c.name): the first generated token differs from llama.cpp's")
-            withKnownIssue("greedy tokens diverge from llama.cpp after a near-tie", isIntermittent: true) {
+            if exact {
                 #expect(generated == c.generatedIDs, "\(c.name): equal for \(agreed) tokens")
+            } else {
+                // The attention (f16 cache, f16 query and probabilities, its summation order and
+                // exp), RoPE, SwiGLU, RMSNorm and the 8-bit activations round as llama.cpp's
+                // (x86, AVX-512 build of llama-cpp-python 0.3.36) do; the fast kernels add one
+                // float term per block where llama.cpp keeps 8 lanes. That last-bit difference
+                // flips 8-bit activation roundings, grows through the layers and decides
+                // near-ties (SmolLM2 margins down to 0.011 logits). Known issue, not hidden.
+                withKnownIssue("greedy tokens diverge from llama.cpp after a near-tie", isIntermittent: true) {
+                    #expect(generated == c.generatedIDs, "\(c.name): equal for \(agreed) tokens")
+                }
             }
         }
     }
@@ -75,7 +84,13 @@ struct ModelLlamaCppTests {
     @Test(.enabled(if: LlamaCppGreedyFixture.available("smollm2", model: ProjectPaths.smolLM2),
                    "SmolLM2 model or greedy_smollm2.json fixture absent"))
     func smolLM2GreedyEqualsLlamaCpp() throws {
-        try GreedyCheck.run("smollm2", model: ProjectPaths.smolLM2)
+        try GreedyCheck.run("smollm2", model: ProjectPaths.smolLM2, exact: true)
+    }
+
+    @Test(.enabled(if: LlamaCppGreedyFixture.available("smollm2", model: ProjectPaths.smolLM2),
+                   "SmolLM2 model or greedy_smollm2.json fixture absent"))
+    func smolLM2FastKernelsFollowLlamaCpp() throws {
+        try GreedyCheck.run("smollm2", model: ProjectPaths.smolLM2, exact: false)
     }
 
     static let qwen = ProjectPaths.models.appendingPathComponent("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
@@ -83,7 +98,7 @@ struct ModelLlamaCppTests {
     @Test(.enabled(if: LlamaCppGreedyFixture.available("qwen2.5", model: qwen),
                    "Qwen2.5 model (scripts/setup --all) or greedy_qwen2.5.json fixture absent"))
     func qwenGreedyEqualsLlamaCpp() throws {
-        try GreedyCheck.run("qwen2.5", model: Self.qwen)
+        try GreedyCheck.run("qwen2.5", model: Self.qwen, exact: false)
     }
 }
 

@@ -147,6 +147,25 @@ void hark_attention(hark_pool *pool, const float *q, const float *k_cache, const
                     float *out, int tokens, int pos0, int heads, int kv_heads, int head_dim,
                     float *scratch);
 
+/// Converts floats to IEEE half floats (round to nearest even), e.g. keys and values for the cache.
+void hark_fp32_to_fp16_row(const float *x, uint16_t *y, int n);
+
+/// `hark_attention` over a half-precision cache, rounded like llama.cpp's CPU attention with its
+/// default f16 cache (no flash attention): the query and the probabilities are rounded to half
+/// precision and the dot products sum 16 lanes in a fixed order. head_dim <= 512. `scratch`
+/// holds threads * hark_attention_f16_scratch(tokens, pos0, head_dim) floats. The SIMD and
+/// portable paths give identical results.
+int hark_attention_f16_scratch(int tokens, int pos0, int head_dim);
+void hark_attention_f16(hark_pool *pool, const float *q, const uint16_t *k_cache, const uint16_t *v_cache,
+                        float *out, int tokens, int pos0, int heads, int kv_heads, int head_dim,
+                        float *scratch);
+
+/// `hark_matmul` for quantized `type`, with llama.cpp's accumulation order in each dot product
+/// (x86 ggml_vec_dot_q4_1_q8_1 and kin: 8 float lanes of 4-element integer sums, pairwise
+/// reduction). A slow reference: with it the model's logits equal llama.cpp's bit for bit.
+void hark_matmul_llama_order(hark_pool *pool, int type, const void *w, size_t row_bytes, int rows, int cols,
+                             const hark_q8_block *xq, int tokens, float *y, int ldy);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,17 @@
 import CKernels
 import Foundation
 
+/// How the key/value cache stores its numbers.
+public enum KVCachePrecision: Sendable {
+    /// IEEE half floats, rounded like llama.cpp's default cache (half the memory and bandwidth of
+    /// `.f32`; greedy output equal to llama.cpp's).
+    case f16
+    /// Single floats.
+    case f32
+
+    var bytes: Int { self == .f16 ? 2 : 4 }
+}
+
 /// The mutable state of one conversation with an `LLMModel`: the key/value cache, the
 /// position, scratch buffers and the worker threads for its matrix products.
 ///
@@ -14,12 +25,18 @@ public final class LLMSession: @unchecked Sendable {
     public let contextLimit: Int
     /// Prompt tokens evaluated per batch.
     public let batchCapacity: Int
+    /// How keys and values are stored.
+    public let kvPrecision: KVCachePrecision
+    /// Quantized products summed in llama.cpp's order (slow: a reference for tests, whose
+    /// logits then equal llama.cpp's bit for bit).
+    public let llamaCppSummationOrder: Bool
 
     private let pool: OpaquePointer
     private let hp: LLMHyperParameters
     private var cacheCapacity = 0
-    private var keyCache: [UnsafeMutablePointer<Float>] = []
-    private var valueCache: [UnsafeMutablePointer<Float>] = []
+    /// Per layer: positions x kvWidth numbers of `kvPrecision`.
+    private var keyCache: [UnsafeMutableRawPointer] = []
+    private var valueCache: [UnsafeMutableRawPointer] = []
 
     // Scratch, sized for `batchCapacity` tokens.
     private let x, norm, q, k, v, attn, tmp, gate, up: UnsafeMutablePointer<Float>
@@ -31,13 +48,21 @@ public final class LLMSession: @unchecked Sendable {
     /// - Parameters:
     ///   - threads: threads for matrix products (the caller's thread counts as one).
     ///   - contextLimit: maximum conversation length in tokens (default: the model's).
-    public init(model: LLMModel, threads: Int = 1, contextLimit: Int? = nil, batchCapacity: Int = 64) throws {
+    ///   - kvPrecision: how the key/value cache stores its numbers.
+    ///   - llamaCppSummationOrder: see the property (slow; for reference checks).
+    public init(model: LLMModel, threads: Int = 1, contextLimit: Int? = nil, batchCapacity: Int = 64,
+                kvPrecision: KVCachePrecision = .f16, llamaCppSummationOrder: Bool = false) throws {
         guard threads >= 1, threads <= 64 else { throw LLMError.invalidArgument(name: "threads", reason: "\(threads) is not in 1...64") }
         guard batchCapacity >= 1 else { throw LLMError.invalidArgument(name: "batchCapacity", reason: "must be positive") }
         self.model = model
         hp = model.hyperParameters
         self.contextLimit = min(contextLimit ?? hp.contextLength, hp.contextLength)
         self.batchCapacity = batchCapacity
+        self.kvPrecision = kvPrecision
+        self.llamaCppSummationOrder = llamaCppSummationOrder
+        guard hp.headDim <= 512 else {
+            throw LLMError.invalidArgument(name: "model", reason: "head dimension \(hp.headDim) is above the 512 the attention supports")
+        }
         guard let pool = hark_pool_create(Int32(threads)) else {
             throw LLMError.invalidArgument(name: "threads", reason: "could not start \(threads) threads")
         }
@@ -114,12 +139,12 @@ public final class LLMSession: @unchecked Sendable {
     private func reserveCache(_ positions: Int) {
         guard positions > cacheCapacity else { return }
         let newCapacity = min(max(positions, cacheCapacity * 2, 256), contextLimit)
-        let width = hp.kvWidth
-        let used = tokens.count * width
-        func grow(_ old: UnsafeMutablePointer<Float>?) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity * width)
+        let rowBytes = hp.kvWidth * kvPrecision.bytes
+        let used = tokens.count * rowBytes
+        func grow(_ old: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: newCapacity * rowBytes, alignment: 64)
             if let old {
-                p.update(from: old, count: used)
+                p.copyMemory(from: old, byteCount: used)
                 old.deallocate()
             }
             return p
@@ -146,6 +171,11 @@ public final class LLMSession: @unchecked Sendable {
             hark_quantize_q8(input, quantized, Int32(count * w.columns))
             quantizedInputValid = true
         }
+        if llamaCppSummationOrder && w.isQuantized {
+            hark_matmul_llama_order(pool, Int32(w.type.rawValue), w.base, w.rowBytes, Int32(w.rows), Int32(w.columns),
+                                    quantized, Int32(count), output, Int32(w.rows))
+            return
+        }
         if let packed = w.packed,
            hark_matmul_packed(pool, Int32(w.type.rawValue), packed, Int32(w.rows), Int32(w.columns),
                               quantized, Int32(count), output, Int32(w.rows)) != 0 {
@@ -161,7 +191,7 @@ public final class LLMSession: @unchecked Sendable {
     private func matmulSharingInput(_ ws: [WeightMatrix], input: UnsafeMutablePointer<Float>, count: Int,
                                     outputs: [UnsafeMutablePointer<Float>]) {
         let packed = ws.compactMap { $0.packed }
-        if packed.count == ws.count, ws.allSatisfy({ $0.columns == ws[0].columns }) {
+        if !llamaCppSummationOrder, packed.count == ws.count, ws.allSatisfy({ $0.columns == ws[0].columns }) {
             hark_quantize_q8(input, quantized, Int32(count * ws[0].columns))
             quantizedInputValid = true
             let types = ws.map { Int32($0.type.rawValue) }, rows = ws.map { Int32($0.rows) }
@@ -185,7 +215,7 @@ public final class LLMSession: @unchecked Sendable {
         for (i, token) in batch.enumerated() {
             weights.tokenEmbedding.row(token, into: x + i * e)
         }
-        let scratchNeeded = threads * (pos0 + n)
+        let scratchNeeded = threads * Int(hark_attention_f16_scratch(Int32(n), Int32(pos0), Int32(hp.headDim)))
         if scratchNeeded > attentionScratchCount {
             attentionScratch.deallocate()
             attentionScratch = .allocate(capacity: scratchNeeded * 2)
@@ -206,10 +236,7 @@ public final class LLMSession: @unchecked Sendable {
                 hark_rope(k + i * kvWidth, Int32(hp.kvHeadCount), Int32(hp.headDim), Int32(hp.ropeDimensions),
                           Int32(pos0 + i), hp.ropeFreqBase, neox)
             }
-            (keyCache[l] + pos0 * kvWidth).update(from: k, count: n * kvWidth)
-            (valueCache[l] + pos0 * kvWidth).update(from: v, count: n * kvWidth)
-            hark_attention(pool, q, keyCache[l], valueCache[l], attn, Int32(n), Int32(pos0),
-                           Int32(hp.headCount), Int32(hp.kvHeadCount), Int32(hp.headDim), attentionScratch)
+            attend(layer: l, count: n, pos0: pos0)
             matmul(layer.output, input: attn, fresh: true, count: n, output: tmp)
             add(tmp, into: x, n * e)
 
@@ -227,6 +254,24 @@ public final class LLMSession: @unchecked Sendable {
             hark_rmsnorm(x + (n - 1) * e, $0.baseAddress, norm, Int32(e), 1, hp.rmsNormEpsilon)
         }
         matmul(weights.output, input: norm, fresh: true, count: 1, output: logits)
+    }
+
+    /// Appends the new keys and values (`k`, `v`) to layer `l`'s cache and writes the
+    /// attention of the new queries (`q`) into `attn`.
+    private func attend(layer l: Int, count n: Int, pos0: Int) {
+        let kvWidth = hp.kvWidth, heads = Int32(hp.headCount), kvHeads = Int32(hp.kvHeadCount), headDim = Int32(hp.headDim)
+        switch kvPrecision {
+        case .f16:
+            let keys = keyCache[l].assumingMemoryBound(to: UInt16.self), values = valueCache[l].assumingMemoryBound(to: UInt16.self)
+            hark_fp32_to_fp16_row(k, keys + pos0 * kvWidth, Int32(n * kvWidth))
+            hark_fp32_to_fp16_row(v, values + pos0 * kvWidth, Int32(n * kvWidth))
+            hark_attention_f16(pool, q, keys, values, attn, Int32(n), Int32(pos0), heads, kvHeads, headDim, attentionScratch)
+        case .f32:
+            let keys = keyCache[l].assumingMemoryBound(to: Float.self), values = valueCache[l].assumingMemoryBound(to: Float.self)
+            (keys + pos0 * kvWidth).update(from: k, count: n * kvWidth)
+            (values + pos0 * kvWidth).update(from: v, count: n * kvWidth)
+            hark_attention(pool, q, keys, values, attn, Int32(n), Int32(pos0), heads, kvHeads, headDim, attentionScratch)
+        }
     }
 
     private func addBias(_ bias: [Float]?, _ y: UnsafeMutablePointer<Float>, _ width: Int, _ n: Int) {
