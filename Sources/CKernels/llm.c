@@ -1301,6 +1301,18 @@ static inline float reduce_lanes(const float *l) {
     return (t6[0] + t6[2]) + (t6[1] + t6[3]);
 }
 
+// Replaces the scores p[0..<n] by exp(p - maxv) and returns 1 / their sum, as llama.cpp's
+// softmax does it (its exp, lanes of ATT_LANES summed in double).
+__attribute__((always_inline)) static inline float softmax_exponentials(float *p, int n, float maxv) {
+    double sum = 0.0;
+    for (int c = 0; c < n; c += ATT_LANES) {
+        float lanes[ATT_LANES] = {0};
+        for (int j = c; j < c + ATT_LANES && j < n; j++) lanes[j - c] = p[j] = ggml_style_expf(p[j] - maxv);
+        sum += (double)reduce_lanes(lanes);
+    }
+    return (float)(1.0 / sum);
+}
+
 // The sum of `slots` partial sums (element i of a dot product went to slot i % slots):
 // 16 slots are the lanes of one AVX-512 register (llama.cpp's tinyBLAS, used for batches);
 // 64 are its ggml_vec_dot_f16's four registers (single tokens), added (0+2) + (1+3) first.
@@ -1326,13 +1338,7 @@ static void attention_row_f16_portable(const float *q, const uint16_t *k, const 
         p[j] = sc;
         maxv = sc > maxv ? sc : maxv;
     }
-    double sum = 0.0;
-    for (int c = 0; c < n; c += ATT_LANES) {
-        float lanes[ATT_LANES] = {0};
-        for (int j = c; j < c + ATT_LANES && j < n; j++) lanes[j - c] = p[j] = ggml_style_expf(p[j] - maxv);
-        sum += (double)reduce_lanes(lanes);
-    }
-    const float inv = (float)(1.0 / sum);
+    const float inv = softmax_exponentials(p, n, maxv);
     for (int i = 0; i < slots * head_dim; i++) acc[i] = 0.0f;
     for (int j = 0; j < n; j++) {
         const float pj = round_f16(p[j] * inv);
@@ -1380,13 +1386,7 @@ AVX2 static void attention_row_f16_avx2(const float *q, const uint16_t *k, const
         p[j] = sc;
         maxv = sc > maxv ? sc : maxv;
     }
-    double sum = 0.0;
-    for (int c = 0; c < n; c += ATT_LANES) {
-        float lanes[ATT_LANES] = {0};
-        for (int j = c; j < c + ATT_LANES && j < n; j++) lanes[j - c] = p[j] = ggml_style_expf(p[j] - maxv);
-        sum += (double)reduce_lanes(lanes);
-    }
-    const float inv = (float)(1.0 / sum);
+    const float inv = softmax_exponentials(p, n, maxv);
     for (int i = 0; i < slots * head_dim; i += 8) _mm256_storeu_ps(acc + i, _mm256_setzero_ps());
     for (int j = 0; j < n; j++) {
         const float pj = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(p[j] * inv), _MM_FROUND_TO_NEAREST_INT)));

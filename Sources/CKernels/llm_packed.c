@@ -155,8 +155,6 @@ int hark_pack(int type, const void *w, size_t row_bytes, int rows, int cols, voi
 
 #if defined(__x86_64__)
 
-#define VNNI512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
-
 // One group of 16 rows times `T` tokens (activations `nb` blocks apart), into y[t * ldy + r].
 // half_sums: per token and block, the sums of the activation bytes 0..15 and 16..31.
 VNNI512 static inline __attribute__((always_inline)) void

@@ -132,8 +132,6 @@ int hark_kq_pack(int type, const void *w, size_t row_bytes, int rows, int cols, 
 
 #if defined(__x86_64__)
 
-#define VNNI512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
-
 // One group of 16 rows times `T` tokens (activations `nsb * 8` blocks apart), into
 // y[t * ldy + r]. half_sums: per token and block, the sums of activation bytes 0..15 and 16..31.
 VNNI512 static inline __attribute__((always_inline)) void

@@ -14,6 +14,9 @@ size_t hark_kq_group_bytes(int type, int cols);
 int hark_kq_pack(int type, const void *w, size_t row_bytes, int rows, int cols, void *dst);
 
 #if defined(__x86_64__)
+/// The instruction sets of the packed kernels (chosen at run time: `hark_llm_kernel_name`).
+#define VNNI512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
 /// One group of 16 rows, `nb` 32-element blocks wide, for `tokens` tokens: y[t * ldy + r].
 /// `half_sums`: per token and block, the sums of the activation bytes 0..15 and 16..31.
 /// Needs AVX-512 VNNI.
