@@ -67,16 +67,17 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     public init() {}
     /// For commands: an utterance ends after 600 ms of silence, so the answer comes quickly.
     public static let `default` = ListenerConfig()
-    /// For spoken commands to the assistant (`AssistantPipeline`): the pause transcript comes
-    /// from a fast decode (greedy on a shortened window, about 50 ms for a short command) taken
-    /// after 64 ms of quiet, so a complete command is answered about a quarter of a second after
-    /// the speaker stops. When that transcript is not a command, the final's own decode follows
-    /// in the same pause and is reported too. (`hark-bench assistant-agreement` compares the two
-    /// decodes: the fast one rarely finds a command the full one does not.)
+    /// For spoken commands to the assistant (`AssistantPipeline`): the final's decode starts
+    /// after 64 ms of quiet and its transcript is the pause transcript, so a complete command is
+    /// answered about half a second after the speaker stops.
+    ///
+    /// A fast pause decode (`pauseOptions = defaultPartialOptions`: greedy on a shortened window,
+    /// about 50 ms) answers in about a quarter of a second, but it is off: it heard "set a timer
+    /// for ten seconds" as "Set a Tyler 410 seconds" and set a wrong timer, where the full decode
+    /// was right. Measure it with `HARK_BENCH_PAUSE_DECODE=fast scripts/bench assistant`.
     public static let commands: ListenerConfig = {
         var config = ListenerConfig()
         config.pauseMs = 64
-        config.pauseOptions = defaultPartialOptions
         return config
     }()
     /// For dictation: an utterance ends after 1.2 s of silence. Phrases separated by a breath
