@@ -17,11 +17,8 @@
 //            byte kinds: 8 chunks of 64 bytes; chunk i, row r holds elements 4i..4i+3.
 //            Stored unsigned: value + offset (the offset times the activation sum is taken
 //            off the integer dot product again, exactly).
-//   dsc:     16 scales (row r's block scale): half floats for the 32-element block types
-//            (their own scales, exactly), floats otherwise
-//   mn:      16 minimums, same precision, kinds with a minimum only
-//   sub:     Q6_K only: 16 int8 sub-scales of elements 0..15, then 16 of elements 16..31
-//            (and 32 bytes of padding: records are whole 64-byte lines).
+//   dsc:     16 scales (row r's block scale), the file's own half floats
+//   mn:      16 minimums, half floats, kinds with a minimum only
 #include "hark_llm.h"
 #include "llm_packed_kquants.h"
 
@@ -47,14 +44,12 @@ typedef struct {
     int nibbles; // 4-bit values (else bytes)
     int offset;  // added to the signed values to make them unsigned
     int has_min;
-    int has_sub; // Q6_K sub-scales
-    int half;    // scales stored in half precision (exact: the file's own half floats)
 } pack_kind;
 
-#define KIND_Q4_0 ((pack_kind){1, 8, 0, 0, 1})
-#define KIND_Q4_1 ((pack_kind){1, 0, 1, 0, 1})
-#define KIND_Q5_0 ((pack_kind){0, 16, 0, 0, 1})
-#define KIND_Q8_0 ((pack_kind){0, 128, 0, 0, 1})
+#define KIND_Q4_0 ((pack_kind){1, 8, 0})
+#define KIND_Q4_1 ((pack_kind){1, 0, 1})
+#define KIND_Q5_0 ((pack_kind){0, 16, 0})
+#define KIND_Q8_0 ((pack_kind){0, 128, 0})
 
 static int kind_of(int type, pack_kind *k) {
     switch (type) {
@@ -66,11 +61,10 @@ static int kind_of(int type, pack_kind *k) {
     }
 }
 
-static size_t scales_bytes(const pack_kind *k) { return k->half ? 32 : 64; }
 
 // Q6_K's 32 bytes of sub-scales get 32 bytes of padding (its records are whole 64-byte lines).
 static size_t record_bytes(const pack_kind *k) {
-    return (size_t)(k->nibbles ? 256 : 512) + scales_bytes(k) * (k->has_min ? 2 : 1) + (k->has_sub ? 64 : 0);
+    return (size_t)(k->nibbles ? 256 : 512) + 32 * (k->has_min ? 2 : 1);
 }
 
 static int packed_path_here(void) {
@@ -133,20 +127,9 @@ int hark_pack(int type, const void *w, size_t row_bytes, int rows, int cols, voi
                     for (int j = 0; j < 4; j++) p[64 * i + 4 * lane + j] = (uint8_t)(v[4 * i + j] + k.offset);
             }
             p += k.nibbles ? 256 : 512;
-            if (k.half) {
-                uint16_t h = hark_fp32_to_fp16(dsc[b]);
-                memcpy(p + 2 * lane, &h, 2);
-                p += 32;
-                if (k.has_min) { h = hark_fp32_to_fp16(mn[b]); memcpy(p + 2 * lane, &h, 2); p += 32; }
-            } else {
-                memcpy(p + 4 * lane, &dsc[b], 4);
-                p += 64;
-                if (k.has_min) { memcpy(p + 4 * lane, &mn[b], 4); p += 64; }
-            }
-            if (k.has_sub) {
-                p[lane] = (uint8_t)(int8_t)scx[16 * b];
-                p[16 + lane] = (uint8_t)(int8_t)scx[16 * b + 8];
-            }
+            uint16_t h = hark_fp32_to_fp16(dsc[b]);
+            memcpy(p + 2 * lane, &h, 2);
+            if (k.has_min) { h = hark_fp32_to_fp16(mn[b]); memcpy(p + 32 + 2 * lane, &h, 2); }
         }
     }
     free(q); free(dsc); free(mn); free(scx);
@@ -177,30 +160,19 @@ tile(const pack_kind k, const int T, const uint8_t *g, const int nb, const hark_
                 // High nibbles left in place (16 times the value) when the two halves' sums
                 // are simply added: one instruction instead of a shift and a mask; the sum is
                 // shifted back below, exactly (a multiple of 16, far from overflowing).
-                w[4 + i] = k.has_sub ? _mm512_and_si512(_mm512_srli_epi16(v, 4), m4) : _mm512_andnot_si512(m4, v);
+                w[4 + i] = _mm512_andnot_si512(m4, v);
             }
         } else {
             for (int i = 0; i < 8; i++) w[i] = _mm512_loadu_si512((const void *)(g + 64 * i));
         }
         const uint8_t *s = g + (k.nibbles ? 256 : 512);
-        __m512 dsc, mn = _mm512_setzero_ps();
-        if (k.half) {
-            dsc = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)s));
-            if (k.has_min) mn = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(s + 32)));
-        } else {
-            dsc = _mm512_loadu_ps((const float *)s);
-            if (k.has_min) mn = _mm512_loadu_ps((const float *)(s + 64));
-        }
-        __m512i sub0 = _mm512_setzero_si512(), sub1 = _mm512_setzero_si512();
-        if (k.has_sub) { // after dsc (64 bytes: Q6_K scales are floats)
-            sub0 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(s + 64)));
-            sub1 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(s + 80)));
-        }
+        const __m512 dsc = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)s));
+        const __m512 mn = k.has_min ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(s + 32))) : _mm512_setzero_ps();
         for (int t = 0; t < T; t++) {
             const hark_q8_block *xb = x + (size_t)t * nb + b;
             int32_t yd[8];
             memcpy(yd, xb->qs, 32);
-            // elements 0..15 and 16..31 in two chains (Q6_K scales them separately)
+            // elements 0..15 and 16..31 in two chains (shorter dependency chains)
             __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], _mm512_set1_epi32(yd[0]));
             __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[4], _mm512_set1_epi32(yd[4]));
             s0 = _mm512_dpbusd_epi32(s0, w[1], _mm512_set1_epi32(yd[1]));
@@ -209,19 +181,11 @@ tile(const pack_kind k, const int T, const uint8_t *g, const int nb, const hark_
             s1 = _mm512_dpbusd_epi32(s1, w[6], _mm512_set1_epi32(yd[6]));
             s0 = _mm512_dpbusd_epi32(s0, w[3], _mm512_set1_epi32(yd[3]));
             s1 = _mm512_dpbusd_epi32(s1, w[7], _mm512_set1_epi32(yd[7]));
-            if (k.nibbles && !k.has_sub) s1 = _mm512_srai_epi32(s1, 4); // high nibbles were 16x
+            if (k.nibbles) s1 = _mm512_srai_epi32(s1, 4); // high nibbles were 16x
             const int32_t *hs = half_sums + 2 * ((size_t)t * nb + b);
-            __m512i sum;
-            if (k.has_sub) {
-                if (k.offset) {
-                    s0 = _mm512_sub_epi32(s0, _mm512_set1_epi32(k.offset * hs[0]));
-                    s1 = _mm512_sub_epi32(s1, _mm512_set1_epi32(k.offset * hs[1]));
-                }
-                sum = _mm512_add_epi32(_mm512_mullo_epi32(s0, sub0), _mm512_mullo_epi32(s1, sub1));
-            } else { // the halves are simply added: one offset correction (exact integers)
-                sum = _mm512_add_epi32(s0, s1);
-                if (k.offset) sum = _mm512_sub_epi32(sum, _mm512_set1_epi32(k.offset * (hs[0] + hs[1])));
-            }
+            // The halves are simply added: one offset correction (exact integers).
+            __m512i sum = _mm512_add_epi32(s0, s1);
+            if (k.offset) sum = _mm512_sub_epi32(sum, _mm512_set1_epi32(k.offset * (hs[0] + hs[1])));
             // dot_unpacked_portable's term: fma(mn, x.s, (dsc * x.d) * (float)sum), added in block order
             __m512 term = _mm512_fmadd_ps(mn, _mm512_set1_ps(xb->s),
                                           _mm512_mul_ps(_mm512_mul_ps(dsc, _mm512_set1_ps(xb->d)), _mm512_cvtepi32_ps(sum)));
