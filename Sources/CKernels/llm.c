@@ -460,6 +460,7 @@ typedef struct {
     int nb;
     int is_signed;  // q holds signed values (otherwise 0..127, read as unsigned by the kernels)
     int has_scx;    // scx is used (implies is_signed)
+    int llama_order; // summed in llama.cpp's order (see llama_order_type)
 } unpacked_row;
 
 #define HARK_STACK_COLS 8192
@@ -489,6 +490,11 @@ static int unpacked_init(unpacked_row *u, row_storage *s, int n) {
 
 static void unpacked_free(unpacked_row *u, row_storage *s) {
     if (u->q != s->q) free(u->q);
+}
+
+// The types whose products every path sums in llama.cpp's order (dot_unpacked_llama_order).
+static int llama_order_type(int type) {
+    return type == HARK_GGML_Q4_0 || type == HARK_GGML_Q4_1 || type == HARK_GGML_Q8_0;
 }
 
 static int type_is_signed(int type) {
@@ -522,6 +528,7 @@ static void unpack_row_portable(int type, const uint8_t *p, int n, unpacked_row 
     int8_t *q = u->q;
     u->is_signed = type_is_signed(type);
     u->has_scx = type == HARK_GGML_Q6_K;
+    u->llama_order = llama_order_type(type);
     switch (type) {
     case HARK_GGML_Q4_0:
         for (int b = 0; b < nb; b++, p += 18, q += 32) {
@@ -592,8 +599,32 @@ void hark_unpack_row(int type, const void *row, int n, int8_t *q, float *dsc, fl
     unpack_row_portable(type, (const uint8_t *)row, n, &u);
 }
 
+// llama.cpp's accumulation order for one row (ggml_vec_dot_q4_1_q8_1 / q8_0_q8_0 / q4_0_q8_0 on
+// x86): 8 float lanes, lane i takes the integer sum of elements 4i..4i+3 of every block times the
+// block's d*d' (fused multiply-add), the blocks' min terms (Q4_1) summed apart, then the lanes
+// added pairwise. Every path computes the types of `llama_order_type` this way, so that the
+// model's logits equal llama.cpp's bit for bit; the other types add one float term per block.
+static float dot_unpacked_llama_order(const unpacked_row *u, const hark_q8_block *x) {
+    float acc[8] = {0}, summs = 0.0f;
+    for (int b = 0; b < u->nb; b++) {
+        const int8_t *q = u->q + 32 * b;
+        const float dd = u->dsc[b] * x[b].d;
+        for (int i = 0; i < 8; i++) {
+            int s = 0;
+            for (int j = 4 * i; j < 4 * i + 4; j++)
+                s += (u->has_scx ? u->scx[16 * b + 8 * (j / 16)] : 1) * q[j] * x[b].qs[j];
+            acc[i] = fmaf(dd, (float)s, acc[i]);
+        }
+        // product and sum rounded apart (two statements: never contracted into an fma)
+        const float m = u->mn[b] * x[b].s;
+        summs += m;
+    }
+    return (((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))) + summs;
+}
+
 // sum over blocks, in block order, of dsc * x.d * (sub-scaled integer dot) + mn * x.s
 static float dot_unpacked_portable(const unpacked_row *u, const hark_q8_block *x) {
+    if (u->llama_order) return dot_unpacked_llama_order(u, x);
     float sum = 0.0f;
     for (int b = 0; b < u->nb; b++) {
         const int8_t *q = u->q + 32 * b;
@@ -623,6 +654,14 @@ AVX2 static inline float hsum_ps(__m256 v) {
     return _mm_cvtss_f32(lo);
 }
 
+// llama.cpp's horizontal sum of 8 lanes: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+AVX2 static inline float llama_hsum(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
 // 16 bytes of nibbles -> 32 bytes: low nibbles in bytes 0..15, high nibbles in 16..31.
 AVX2 static inline __m256i nibbles(const uint8_t *p) {
     __m128i t = _mm_loadu_si128((const __m128i *)p);
@@ -648,6 +687,7 @@ AVX2 static void unpack_row_avx2(int type, const uint8_t *p, int n, unpacked_row
     int8_t *q = u->q;
     u->is_signed = type_is_signed(type);
     u->has_scx = type == HARK_GGML_Q6_K;
+    u->llama_order = llama_order_type(type);
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     switch (type) {
     case HARK_GGML_Q4_0:
@@ -1460,28 +1500,8 @@ void hark_attention_f16(hark_pool *pool, const float *q, const uint16_t *k_cache
 }
 
 // ---------------------------------------------------------------------------------------------
-// Quantized products in llama.cpp's accumulation order (a slow reference, for checking that the
-// rest of the model rounds exactly as llama.cpp does): per row, 8 float lanes, lane i takes the
-// integer sum of elements 4i..4i+3 of every block times the block's d*d' (fused multiply-add),
-// the blocks' min terms (Q4_1) summed apart, then the lanes added pairwise - the order of
-// ggml_vec_dot_q4_1_q8_1 / q8_0_q8_0 / q4_0_q8_0 on x86. The fast kernels add one float term
-// per block instead, which differs in the last bits.
-
-static float dot_unpacked_llama_order(const unpacked_row *u, const hark_q8_block *x) {
-    float acc[8] = {0}, summs = 0.0f;
-    for (int b = 0; b < u->nb; b++) {
-        const int8_t *q = u->q + 32 * b;
-        const float dd = u->dsc[b] * x[b].d;
-        for (int i = 0; i < 8; i++) {
-            int s = 0;
-            for (int j = 4 * i; j < 4 * i + 4; j++)
-                s += (u->has_scx ? u->scx[16 * b + 8 * (j / 16)] : 1) * q[j] * x[b].qs[j];
-            acc[i] = fmaf(dd, (float)s, acc[i]);
-        }
-        summs += u->mn[b] * x[b].s;
-    }
-    return (((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))) + summs;
-}
+// Quantized products in llama.cpp's accumulation order (`hark_matmul_llama_order`, the oracle
+// the fast kernels are tested against).
 
 typedef struct {
     int type;

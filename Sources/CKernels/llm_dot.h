@@ -70,8 +70,39 @@ static inline float DOT_BODY_NAME(DOT_FN)(const unpacked_row *u, const hark_q8_b
     return sum;
 }
 
+#define DOT_LLAMA_NAME_(fn) fn##_llama
+#define DOT_LLAMA_NAME(fn) DOT_LLAMA_NAME_(fn)
+
+// llama.cpp's order (dot_unpacked_llama_order, for the types of llama_order_type): the 8 int32
+// lanes of a block's integer dot are the sums of elements 4i..4i+3, multiplied by the block's
+// d*d' into 8 float lanes; min terms summed apart; llama.cpp's horizontal sum at the end.
+__attribute__((always_inline, target(DOT_TARGET)))
+static inline float DOT_LLAMA_NAME(DOT_FN)(const unpacked_row *u, const hark_q8_block *x, const float *xd,
+                                           const float *xs, const int is_signed) {
+    __m256 acc = _mm256_setzero_ps();
+    float summs = 0.0f;
+    for (int b = 0; b < u->nb; b++) {
+        __m256i w = _mm256_load_si256((const __m256i *)(u->q + 32 * b));
+        __m256i y = _mm256_loadu_si256((const __m256i *)x[b].qs);
+        if (is_signed) {
+            y = _mm256_sign_epi8(y, w);
+            w = _mm256_abs_epi8(w);
+        }
+#if DOT_VNNI
+        __m256i r = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w, y);
+#else
+        __m256i r = _mm256_madd_epi16(_mm256_maddubs_epi16(w, y), _mm256_set1_epi16(1));
+#endif
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(u->dsc[b] * xd[b]), _mm256_cvtepi32_ps(r), acc);
+        const float m = u->mn[b] * xs[b]; // rounded apart, as the reference
+        summs += m;
+    }
+    return llama_hsum(acc) + summs;
+}
+
 __attribute__((target(DOT_TARGET)))
 static float DOT_FN(const unpacked_row *u, const hark_q8_block *x, const float *xd, const float *xs) {
+    if (u->llama_order) return u->is_signed ? DOT_LLAMA_NAME(DOT_FN)(u, x, xd, xs, 1) : DOT_LLAMA_NAME(DOT_FN)(u, x, xd, xs, 0);
     if (u->has_scx) return DOT_BODY_NAME(DOT_FN)(u, x, xd, xs, 1, 1);
     if (u->is_signed) return DOT_BODY_NAME(DOT_FN)(u, x, xd, xs, 1, 0);
     return DOT_BODY_NAME(DOT_FN)(u, x, xd, xs, 0, 0);
@@ -79,6 +110,8 @@ static float DOT_FN(const unpacked_row *u, const hark_q8_block *x, const float *
 
 #undef DOT_BODY_NAME
 #undef DOT_BODY_NAME_
+#undef DOT_LLAMA_NAME
+#undef DOT_LLAMA_NAME_
 
 // ---------------------------------------------------------------------------------------------
 // Fused path for one token and the 32-element block types (Q4_0, Q4_1, Q5_0, Q8_0): the same
@@ -171,6 +204,28 @@ static inline float DOT_FUSED_NAME(DOT_FN)(const int type, const uint8_t *row, c
     return sum;
 }
 
+#define DOT_FUSED_LLAMA_NAME_(fn) fn##_fused_llama
+#define DOT_FUSED_LLAMA_NAME(fn) DOT_FUSED_LLAMA_NAME_(fn)
+
+// The fused path in llama.cpp's order (Q4_0, Q4_1, Q8_0): the same arithmetic as DOT_LLAMA_NAME.
+__attribute__((always_inline, target(DOT_TARGET)))
+static inline float DOT_FUSED_LLAMA_NAME(DOT_FN)(const int type, const uint8_t *row, const hark_q8_block *x,
+                                                 const float *xd, const float *xs, const int nb) {
+    const int bytes = type == HARK_GGML_Q4_1 ? 20 : type == HARK_GGML_Q4_0 ? 18 : 34;
+    __m256 acc = _mm256_setzero_ps();
+    float summs = 0.0f;
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *p = row + (size_t)b * bytes;
+        __m256i r = DOT_GROUP_NAME(DOT_FN)(type, row, x, b);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(p) * xd[b]), _mm256_cvtepi32_ps(r), acc);
+        if (type == HARK_GGML_Q4_1) {
+            const float m = load_f16(p + 2) * xs[b]; // rounded apart, as the reference
+            summs += m;
+        }
+    }
+    return llama_hsum(acc) + summs;
+}
+
 #define DOT_ONE_NAME_(fn) fn##_one
 #define DOT_ONE_NAME(fn) DOT_ONE_NAME_(fn)
 
@@ -179,10 +234,10 @@ __attribute__((target(DOT_TARGET)))
 static float DOT_ONE_NAME(DOT_FN)(int type, const uint8_t *row, const hark_q8_block *x,
                                   const float *xd, const float *xs, int nb) {
     switch (type) {
-    case HARK_GGML_Q4_1: return DOT_FUSED_NAME(DOT_FN)(HARK_GGML_Q4_1, row, x, xd, xs, nb);
-    case HARK_GGML_Q4_0: return DOT_FUSED_NAME(DOT_FN)(HARK_GGML_Q4_0, row, x, xd, xs, nb);
+    case HARK_GGML_Q4_1: return DOT_FUSED_LLAMA_NAME(DOT_FN)(HARK_GGML_Q4_1, row, x, xd, xs, nb);
+    case HARK_GGML_Q4_0: return DOT_FUSED_LLAMA_NAME(DOT_FN)(HARK_GGML_Q4_0, row, x, xd, xs, nb);
     case HARK_GGML_Q5_0: return DOT_FUSED_NAME(DOT_FN)(HARK_GGML_Q5_0, row, x, xd, xs, nb);
-    default: return DOT_FUSED_NAME(DOT_FN)(HARK_GGML_Q8_0, row, x, xd, xs, nb);
+    default: return DOT_FUSED_LLAMA_NAME(DOT_FN)(HARK_GGML_Q8_0, row, x, xd, xs, nb);
     }
 }
 
@@ -190,5 +245,7 @@ static float DOT_ONE_NAME(DOT_FN)(int type, const uint8_t *row, const hark_q8_bl
 #undef DOT_ONE_NAME_
 #undef DOT_FUSED_NAME
 #undef DOT_FUSED_NAME_
+#undef DOT_FUSED_LLAMA_NAME
+#undef DOT_FUSED_LLAMA_NAME_
 #undef DOT_GROUP_NAME
 #undef DOT_GROUP_NAME_

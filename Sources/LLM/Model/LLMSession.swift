@@ -27,9 +27,6 @@ public final class LLMSession: @unchecked Sendable {
     public let batchCapacity: Int
     /// How keys and values are stored.
     public let kvPrecision: KVCachePrecision
-    /// Quantized products summed in llama.cpp's order (slow: a reference for tests, whose
-    /// logits then equal llama.cpp's bit for bit).
-    public let llamaCppSummationOrder: Bool
 
     private let pool: OpaquePointer
     private let hp: LLMHyperParameters
@@ -49,9 +46,8 @@ public final class LLMSession: @unchecked Sendable {
     ///   - threads: threads for matrix products (the caller's thread counts as one).
     ///   - contextLimit: maximum conversation length in tokens (default: the model's).
     ///   - kvPrecision: how the key/value cache stores its numbers.
-    ///   - llamaCppSummationOrder: see the property (slow; for reference checks).
     public init(model: LLMModel, threads: Int = 1, contextLimit: Int? = nil, batchCapacity: Int = 64,
-                kvPrecision: KVCachePrecision = .f16, llamaCppSummationOrder: Bool = false) throws {
+                kvPrecision: KVCachePrecision = .f16) throws {
         guard threads >= 1, threads <= 64 else { throw LLMError.invalidArgument(name: "threads", reason: "\(threads) is not in 1...64") }
         guard batchCapacity >= 1 else { throw LLMError.invalidArgument(name: "batchCapacity", reason: "must be positive") }
         self.model = model
@@ -59,7 +55,6 @@ public final class LLMSession: @unchecked Sendable {
         self.contextLimit = min(contextLimit ?? hp.contextLength, hp.contextLength)
         self.batchCapacity = batchCapacity
         self.kvPrecision = kvPrecision
-        self.llamaCppSummationOrder = llamaCppSummationOrder
         guard hp.headDim <= 512 else {
             throw LLMError.invalidArgument(name: "model", reason: "head dimension \(hp.headDim) is above the 512 the attention supports")
         }
@@ -171,11 +166,6 @@ public final class LLMSession: @unchecked Sendable {
             hark_quantize_q8(input, quantized, Int32(count * w.columns))
             quantizedInputValid = true
         }
-        if llamaCppSummationOrder && w.isQuantized {
-            hark_matmul_llama_order(pool, Int32(w.type.rawValue), w.base, w.rowBytes, Int32(w.rows), Int32(w.columns),
-                                    quantized, Int32(count), output, Int32(w.rows))
-            return
-        }
         if let packed = w.packed,
            hark_matmul_packed(pool, Int32(w.type.rawValue), packed, Int32(w.rows), Int32(w.columns),
                               quantized, Int32(count), output, Int32(w.rows)) != 0 {
@@ -191,7 +181,7 @@ public final class LLMSession: @unchecked Sendable {
     private func matmulSharingInput(_ ws: [WeightMatrix], input: UnsafeMutablePointer<Float>, count: Int,
                                     outputs: [UnsafeMutablePointer<Float>]) {
         let packed = ws.compactMap { $0.packed }
-        if !llamaCppSummationOrder, packed.count == ws.count, ws.allSatisfy({ $0.columns == ws[0].columns }) {
+        if packed.count == ws.count, ws.allSatisfy({ $0.columns == ws[0].columns }) {
             hark_quantize_q8(input, quantized, Int32(count * ws[0].columns))
             quantizedInputValid = true
             let types = ws.map { Int32($0.type.rawValue) }, rows = ws.map { Int32($0.rows) }
