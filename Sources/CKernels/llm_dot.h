@@ -3,9 +3,11 @@
 // AVX-512 VNNI on 256-bit vectors (DOT_VNNI 1, one `vpdpbusd` instead of `vpmaddubsw` +
 // `vpmaddwd`). llm.c defines DOT_FN (the function name), DOT_TARGET and DOT_VNNI first.
 //
-// Eight blocks at a time: eight integer dot products (8 int32 lanes each) are reduced to one
-// vector of eight block sums, then turned into the eight per-block float terms of the portable
-// path (same operations) and added in block order, so every path gives the same bits.
+// Q4_0, Q4_1 and Q8_0 in llama.cpp's order (DOT_LLAMA_NAME, DOT_FUSED_LLAMA_NAME: per block the
+// 8 int32 lanes of 4-element sums into 8 float lanes, as dot_unpacked_llama_order). The other
+// types eight blocks at a time: eight integer dot products (8 int32 lanes each) are reduced to
+// one vector of eight block sums, then turned into the eight per-block float terms of the
+// portable path (same operations) and added in block order. Every path gives the same bits.
 
 #define DOT_BODY_NAME_(fn) fn##_body
 #define DOT_BODY_NAME(fn) DOT_BODY_NAME_(fn)

@@ -146,8 +146,9 @@ struct ModelSmolLM2Tests {
 
     /// Against `scripts/reference/llm_forward_reference.py` (numpy, f32 activations on the
     /// gguf-dequantized weights). Our activations are quantized to 8 bits like llama.cpp's, so
-    /// logits agree to about 0.4, and the reference's greedy token (fed back teacher-forced) is
-    /// our top token wherever the reference leads its runner-up by more than 0.5.
+    /// logits agree to about 0.6 (llama.cpp's own logits, which ours equal, are 0.26, 0.23 and
+    /// 0.574 off on the three cases), and the reference's greedy token (fed back teacher-forced)
+    /// is our top token wherever the reference leads its runner-up by more than 0.5.
     @Test(.enabled(if: available, "SmolLM2 model not installed"))
     func matchesFloatReference() throws {
         let data = try Data(contentsOf: ProjectPaths.fixtures.appendingPathComponent("llm/forward_reference_smollm2.json"))
@@ -162,7 +163,7 @@ struct ModelSmolLM2Tests {
             var logits = try session.evaluate(c.tokens)
             var worst: Float = 0
             for (id, value) in zip(c.top_ids, c.top_logits) { worst = max(worst, abs(logits[id] - value)) }
-            #expect(worst < 0.5, "largest logit difference \(worst)")
+            #expect(worst < 0.6, "largest logit difference \(worst)")
             var decided = 0
             for (expected, margin) in zip(c.greedy, c.greedy_margins) {
                 let next = logits.indices.max { logits[$0] < logits[$1] }!

@@ -63,7 +63,9 @@ void hark_unpack_row(int type, const void *row, int n, int8_t *q, float *dsc, fl
 /// Not for float weight types (use `hark_vec_dot_f32`).
 float hark_vec_dot_q8(int type, const void *row, const hark_q8_block *x, int n);
 
-/// The portable path of `hark_vec_dot_q8` (the reference the SIMD paths are tested against).
+/// A plain-C reference dot product straight from the blocks, one float term per block added in
+/// block order (the kernel paths are tested against it within a tolerance; for Q4_0, Q4_1 and
+/// Q8_0 they sum in llama.cpp's order instead, see `hark_matmul_llama_order`).
 float hark_vec_dot_q8_portable(int type, const void *row, const hark_q8_block *x, int n);
 
 /// Kernel paths (instruction sets) of `hark_vec_dot_q8_path`.
@@ -162,7 +164,9 @@ void hark_attention_f16(hark_pool *pool, const float *q, const uint16_t *k_cache
 
 /// `hark_matmul` for quantized `type`, with llama.cpp's accumulation order in each dot product
 /// (x86 ggml_vec_dot_q4_1_q8_1 and kin: 8 float lanes of 4-element integer sums, pairwise
-/// reduction). A slow reference: with it the model's logits equal llama.cpp's bit for bit.
+/// reduction), in plain C. A slow oracle for tests: every fast path (`hark_matmul`, the packed
+/// matrices, `hark_vec_dot_q8`) sums Q4_0, Q4_1 and Q8_0 this way and must equal it bit for bit
+/// (so those models' logits equal llama.cpp's); the other types it sums in this order too.
 void hark_matmul_llama_order(hark_pool *pool, int type, const void *w, size_t row_bytes, int rows, int cols,
                              const hark_q8_block *xq, int tokens, float *y, int ldy);
 
