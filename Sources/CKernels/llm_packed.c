@@ -205,11 +205,12 @@ tile(const pack_kind k, const int T, const uint8_t *g, const int nb, const hark_
 // per token 8 float accumulators; accumulator i takes, block by block, d*d' times the integer
 // dot of elements 4i..4i+3 - which is exactly what one `vpdpbusd` of chunk i gives (the low
 // nibbles of chunk i for nibble kinds; their high nibbles are elements 16+4i.., accumulator
-// 4+i). The offset correction is per 4-element group: group_sums holds, per token and block,
-// the sums of the activation bytes 4i..4i+3.
+// 4+i). The offset correction is per 4-element group: `corrections` holds, per token and block
+// (16 apart), -offset * (sum of the activation bytes 4i..4i+3) for i = 0..7, the start of the
+// integer dot (a broadcast load, no arithmetic in the loop).
 VNNI512 static inline __attribute__((always_inline)) void
 tile_llama(const pack_kind k, const int T, const uint8_t *g, const int nb, const hark_q8_block *x,
-           const int32_t *group_sums, float *y, const int ldy) {
+           const int32_t *corrections, float *y, const int ldy) {
     const size_t rec = record_bytes(&k);
     const int chunks = k.nibbles ? 4 : 8;
     const __m512i m4 = _mm512_set1_epi8(0x0F);
@@ -223,14 +224,18 @@ tile_llama(const pack_kind k, const int T, const uint8_t *g, const int nb, const
             _mm_prefetch((const char *)g + PK_PREFETCH_BYTES + line, _MM_HINT_T1);
         const uint8_t *s = g + (k.nibbles ? 256 : 512);
         const __m512 dsc = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)s));
-        __m512 dd[PK_LLAMA_TOKENS];
+        __m512 dd[PK_LLAMA_TOKENS], dd16[PK_LLAMA_TOKENS];
         int32_t yd[PK_LLAMA_TOKENS][8];
         const int32_t *gs[PK_LLAMA_TOKENS];
         for (int t = 0; t < T; t++) {
             const hark_q8_block *xb = x + (size_t)t * nb + b;
             dd[t] = _mm512_mul_ps(dsc, _mm512_set1_ps(xb->d));
             memcpy(yd[t], xb->qs, 32);
-            gs[t] = group_sums + 8 * ((size_t)t * nb + b);
+            gs[t] = corrections + 16 * ((size_t)t * nb + b);
+            // The high nibbles stay in place (16 times the value, one instruction less per
+            // chunk); d*d'/16 times 16*isum is exactly d*d' times isum (a power of two: only
+            // the exponent changes, and these products are far from the subnormal range).
+            if (k.nibbles) dd16[t] = _mm512_mul_ps(dd[t], _mm512_set1_ps(0.0625f));
             if (k.has_min) { // min * x.s rounded, then added: as llama.cpp's summs
                 const __m512 mn = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(s + 32)));
                 summs[t] = _mm512_add_ps(summs[t], _mm512_mul_ps(mn, _mm512_set1_ps(xb->s)));
@@ -241,17 +246,18 @@ tile_llama(const pack_kind k, const int T, const uint8_t *g, const int nb, const
             const __m512i v = _mm512_loadu_si512((const void *)(g + 64 * c));
             if (k.nibbles) {
                 w[0] = _mm512_and_si512(v, m4);
-                w[1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                w[1] = _mm512_andnot_si512(m4, v);
             } else {
                 w[0] = v;
             }
             for (int h = 0; h < (k.nibbles ? 2 : 1); h++) {
                 const int i = c + 4 * h; // accumulator, and 4-element group of the block
                 for (int t = 0; t < T; t++) {
-                    // the dot product starts from -offset * (sum of the 4 activation bytes)
-                    const __m512i start = k.offset ? _mm512_set1_epi32(-k.offset * gs[t][i]) : _mm512_setzero_si512();
+                    // the dot product starts from -offset * (sum of the 4 activation bytes),
+                    // 16 times that for high nibbles left in place (the -128 entries for Q4_0)
+                    const __m512i start = k.offset ? _mm512_set1_epi32(gs[t][h ? 8 + i : i]) : _mm512_setzero_si512();
                     const __m512i isum = _mm512_dpbusd_epi32(start, w[h], _mm512_set1_epi32(yd[t][i]));
-                    acc[t][i] = _mm512_fmadd_ps(dd[t], _mm512_cvtepi32_ps(isum), acc[t][i]);
+                    acc[t][i] = _mm512_fmadd_ps(h ? dd16[t] : dd[t], _mm512_cvtepi32_ps(isum), acc[t][i]);
                 }
             }
         }
@@ -266,14 +272,14 @@ tile_llama(const pack_kind k, const int T, const uint8_t *g, const int nb, const
 
 // All token tiles of one group in llama.cpp's order, for one kind (constant after inlining).
 VNNI512 static inline __attribute__((always_inline)) void
-group_kind_llama(const pack_kind k, const uint8_t *g, int nb, const hark_q8_block *x, const int32_t *group_sums,
+group_kind_llama(const pack_kind k, const uint8_t *g, int nb, const hark_q8_block *x, const int32_t *corrections,
                  int tokens, float *y, int ldy) {
     int t = 0;
     for (; t + PK_LLAMA_TOKENS <= tokens; t += PK_LLAMA_TOKENS)
-        tile_llama(k, PK_LLAMA_TOKENS, g, nb, x + (size_t)t * nb, group_sums + 8 * (size_t)t * nb, y + (size_t)t * ldy, ldy);
+        tile_llama(k, PK_LLAMA_TOKENS, g, nb, x + (size_t)t * nb, corrections + 16 * (size_t)t * nb, y + (size_t)t * ldy, ldy);
     switch (tokens - t) {
-    case 2: tile_llama(k, 2, g, nb, x + (size_t)t * nb, group_sums + 8 * (size_t)t * nb, y + (size_t)t * ldy, ldy); break;
-    case 1: tile_llama(k, 1, g, nb, x + (size_t)t * nb, group_sums + 8 * (size_t)t * nb, y + (size_t)t * ldy, ldy); break;
+    case 2: tile_llama(k, 2, g, nb, x + (size_t)t * nb, corrections + 16 * (size_t)t * nb, y + (size_t)t * ldy, ldy); break;
+    case 1: tile_llama(k, 1, g, nb, x + (size_t)t * nb, corrections + 16 * (size_t)t * nb, y + (size_t)t * ldy, ldy); break;
     default: break;
     }
 }
@@ -294,12 +300,12 @@ group_kind(const pack_kind k, const uint8_t *g, int nb, const hark_q8_block *x, 
 }
 
 VNNI512 static void run_group(int type, const uint8_t *g, int nb, const hark_q8_block *x, const int32_t *half_sums,
-                              const int32_t *group_sums, int tokens, float *y, int ldy) {
+                              const int32_t *corrections, int tokens, float *y, int ldy) {
     switch (type) {
-    case HARK_GGML_Q4_0: group_kind_llama(KIND_Q4_0, g, nb, x, group_sums, tokens, y, ldy); return;
-    case HARK_GGML_Q4_1: group_kind_llama(KIND_Q4_1, g, nb, x, group_sums, tokens, y, ldy); return;
+    case HARK_GGML_Q4_0: group_kind_llama(KIND_Q4_0, g, nb, x, corrections, tokens, y, ldy); return;
+    case HARK_GGML_Q4_1: group_kind_llama(KIND_Q4_1, g, nb, x, corrections, tokens, y, ldy); return;
     case HARK_GGML_Q5_0: group_kind(KIND_Q5_0, g, nb, x, half_sums, tokens, y, ldy); return;
-    case HARK_GGML_Q8_0: group_kind_llama(KIND_Q8_0, g, nb, x, group_sums, tokens, y, ldy); return;
+    case HARK_GGML_Q8_0: group_kind_llama(KIND_Q8_0, g, nb, x, corrections + 8, tokens, y, ldy); return;
     case HARK_GGML_Q4_K: case HARK_GGML_Q5_K: case HARK_GGML_Q6_K:
         hark_kq_run_group(type, g, nb, x, half_sums, tokens, y, ldy); return;
     default: return;
@@ -317,7 +323,7 @@ typedef struct {
     size_t group_bytes[PK_MAX_MATRICES];
     float *y[PK_MAX_MATRICES];
     const hark_q8_block *x;
-    const int32_t *half_sums, *group_sums;
+    const int32_t *half_sums, *corrections;
 } packed_task;
 
 static void packed_worker(void *raw, int chunk, int thread_index) {
@@ -328,7 +334,7 @@ static void packed_worker(void *raw, int chunk, int thread_index) {
     int first = (chunk - t->first_chunk[m]) * t->groups_per_chunk;
     int last = first + t->groups_per_chunk < t->groups[m] ? first + t->groups_per_chunk : t->groups[m];
     for (int g = first; g < last; g++)
-        run_group(t->type[m], t->w[m] + (size_t)g * t->group_bytes[m], t->nb, t->x, t->half_sums, t->group_sums, t->tokens,
+        run_group(t->type[m], t->w[m] + (size_t)g * t->group_bytes[m], t->nb, t->x, t->half_sums, t->corrections, t->tokens,
                   t->y[m] + (size_t)g * PK_ROWS, t->ldy[m]);
 }
 
@@ -356,18 +362,21 @@ int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const 
     }
     const int nb = cols / 32;
     // Per token and block: the sums of the activation bytes 0..15 and 16..31 (half_sums), and of
-    // each 4 bytes 4i..4i+3 (group_sums), for the offset corrections.
-    int32_t stack[10 * 512], *half_sums = stack;
-    size_t n = 10 * (size_t)tokens * nb;
-    if (n > 10 * 512) {
+    // each 4 bytes 4i..4i+3 times -8 (Q4_0) and -128 (Q8_0) (corrections), for the offset corrections.
+    int32_t stack[18 * 512], *half_sums = stack;
+    size_t n = 18 * (size_t)tokens * nb;
+    if (n > 18 * 512) {
         half_sums = malloc(sizeof(int32_t) * n);
         if (!half_sums) return 0;
     }
-    int32_t *group_sums = half_sums + 2 * (size_t)tokens * nb;
+    int32_t *corrections = half_sums + 2 * (size_t)tokens * nb;
     for (size_t b = 0; b < (size_t)tokens * nb; b++) {
-        for (int i = 0; i < 8; i++)
-            group_sums[8 * b + i] = xq[b].qs[4 * i] + xq[b].qs[4 * i + 1] + xq[b].qs[4 * i + 2] + xq[b].qs[4 * i + 3];
-        const int32_t *gs = group_sums + 8 * b;
+        int32_t gs[8];
+        for (int i = 0; i < 8; i++) {
+            gs[i] = xq[b].qs[4 * i] + xq[b].qs[4 * i + 1] + xq[b].qs[4 * i + 2] + xq[b].qs[4 * i + 3];
+            corrections[16 * b + i] = -KIND_Q4_0.offset * gs[i];
+            corrections[16 * b + 8 + i] = -KIND_Q8_0.offset * gs[i];
+        }
         half_sums[2 * b] = gs[0] + gs[1] + gs[2] + gs[3];
         half_sums[2 * b + 1] = gs[4] + gs[5] + gs[6] + gs[7];
     }
@@ -381,7 +390,7 @@ int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const 
     task.groups_per_chunk = per_chunk;
     task.x = xq;
     task.half_sums = half_sums;
-    task.group_sums = group_sums;
+    task.corrections = corrections;
     for (int m = 0; m < count; m++)
         task.first_chunk[m + 1] = task.first_chunk[m] + (task.groups[m] + per_chunk - 1) / per_chunk;
     const int chunks = task.first_chunk[count];
