@@ -9,7 +9,8 @@
 // bit-identical to the portable path.
 //
 // The K-quants (Q4_K, Q5_K, Q6_K) have records of their own, per 256-element super-block:
-// llm_packed_kquants.c.
+// llm_packed_kquants.c; so has Q5_0 (5-bit values in a nibble plane and a bit plane):
+// llm_packed_q5_0.c.
 //
 // Layout: groups of 16 rows; in a group, one record per 32-element block b:
 //   values:  nibble kinds: 4 chunks of 64 bytes; chunk i, row r (4 bytes at 4r) holds elements
@@ -21,6 +22,7 @@
 //   mn:      16 minimums, half floats, kinds with a minimum only
 #include "hark_llm.h"
 #include "llm_packed_kquants.h"
+#include "llm_packed_q5_0.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -48,14 +50,12 @@ typedef struct {
 
 #define KIND_Q4_0 ((pack_kind){1, 8, 0})
 #define KIND_Q4_1 ((pack_kind){1, 0, 1})
-#define KIND_Q5_0 ((pack_kind){0, 16, 0})
 #define KIND_Q8_0 ((pack_kind){0, 128, 0})
 
 static int kind_of(int type, pack_kind *k) {
     switch (type) {
     case HARK_GGML_Q4_0: *k = KIND_Q4_0; return 1;
     case HARK_GGML_Q4_1: *k = KIND_Q4_1; return 1;
-    case HARK_GGML_Q5_0: *k = KIND_Q5_0; return 1;
     case HARK_GGML_Q8_0: *k = KIND_Q8_0; return 1;
     default: return 0;
     }
@@ -75,8 +75,8 @@ size_t hark_packed_size(int type, int rows, int cols) {
     pack_kind k;
     if (!packed_path_here()) return 0;
     if (rows <= 0 || cols <= 0 || rows % PK_ROWS != 0 || cols % 32 != 0 || cols > 8192) return 0;
-    size_t kq_group = hark_kq_group_bytes(type, cols);
-    if (kq_group) return (size_t)(rows / PK_ROWS) * kq_group;
+    size_t own_group = hark_kq_group_bytes(type, cols) + hark_q50_group_bytes(type, cols); // at most one is not 0
+    if (own_group) return (size_t)(rows / PK_ROWS) * own_group;
     if (!kind_of(type, &k)) return 0;
     return (size_t)(rows / PK_ROWS) * (size_t)(cols / 32) * record_bytes(&k);
 }
@@ -101,6 +101,7 @@ int hark_pack(int type, const void *w, size_t row_bytes, int rows, int cols, voi
     size_t size = hark_packed_size(type, rows, cols);
     if (size == 0) return 0;
     if (hark_kq_group_bytes(type, cols)) return hark_kq_pack(type, w, row_bytes, rows, cols, dst);
+    if (type == HARK_GGML_Q5_0) return hark_q50_pack(w, row_bytes, rows, cols, dst);
     pack_kind k;
     kind_of(type, &k);
     const int nb = cols / 32;
@@ -215,7 +216,7 @@ VNNI512 static void run_group(int type, const uint8_t *g, int nb, const hark_q8_
     switch (type) {
     case HARK_GGML_Q4_0: group_kind(KIND_Q4_0, g, nb, x, half_sums, tokens, y, ldy); return;
     case HARK_GGML_Q4_1: group_kind(KIND_Q4_1, g, nb, x, half_sums, tokens, y, ldy); return;
-    case HARK_GGML_Q5_0: group_kind(KIND_Q5_0, g, nb, x, half_sums, tokens, y, ldy); return;
+    case HARK_GGML_Q5_0: hark_q50_run_group(g, nb, x, half_sums, tokens, y, ldy); return;
     case HARK_GGML_Q8_0: group_kind(KIND_Q8_0, g, nb, x, half_sums, tokens, y, ldy); return;
     case HARK_GGML_Q4_K: case HARK_GGML_Q5_K: case HARK_GGML_Q6_K:
         hark_kq_run_group(type, g, nb, x, half_sums, tokens, y, ldy); return;
