@@ -117,3 +117,57 @@ struct PackedQ50Tests {
         #expect(wrong == 0, "\(wrong) of \(rows * columns) weights read back wrong")
     }
 }
+
+extension PackedQ50Tests {
+    /// Q5_0 records in one pass of the pool with the other record kinds (as Qwen2.5's Q5_0 and
+    /// Q8_0 value matrices share their input with the queries and keys): each matrix gives its
+    /// own product, equal to the portable path's, for generation and for a batch.
+    @Test(arguments: [1, 6])
+    func q50SharesAPassWithOtherKinds(tokens: Int) throws {
+        guard PackedKernelTests.packedHere else { return }
+        var rng = SplitMix64(seed: 550 + UInt64(tokens))
+        let columns = 896
+        let types: [GGMLType] = [.q5_0, .q8_0, .q4_1, .q5_0], heights = [48, 16, 32, 16]
+        var weights: [[UInt8]] = []
+        var packed: [UnsafeMutableRawPointer] = []
+        defer { packed.forEach { $0.deallocate() } }
+        for (type, rows) in zip(types, heights) {
+            var w: [UInt8] = []
+            for _ in 0..<rows { w += KernelTestBlocks.row(type, columns: columns, rng: &rng) }
+            let size = hark_packed_size(Int32(type.rawValue), Int32(rows), Int32(columns))
+            let p = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            packed.append(p)
+            #expect(w.withUnsafeBytes { hark_pack(Int32(type.rawValue), $0.baseAddress, type.rowBytes(columns), Int32(rows), Int32(columns), p) } == 1)
+            weights.append(w)
+        }
+        let x = (0..<(tokens * columns)).map { _ in rng.float() * 6 - 3 }
+        var xq = [hark_q8_block](repeating: hark_q8_block(), count: tokens * columns / 32)
+        hark_quantize_q8(x, &xq, Int32(tokens * columns))
+        let pool = try #require(hark_pool_create(2))
+        defer { hark_pool_destroy(pool) }
+        let outputs = heights.map { UnsafeMutablePointer<Float>.allocate(capacity: tokens * $0) }
+        defer { outputs.forEach { $0.deallocate() } }
+        for (o, h) in zip(outputs, heights) { o.initialize(repeating: .nan, count: tokens * h) }
+        let ys: [UnsafeMutablePointer<Float>?] = outputs
+        let pointers: [UnsafeRawPointer?] = packed.map { UnsafeRawPointer($0) }
+        let done = hark_matmul_packed_many(pool, Int32(types.count), types.map { Int32($0.rawValue) }, pointers,
+                                           heights.map { Int32($0) }, Int32(columns), xq, Int32(tokens), ys, heights.map { Int32($0) })
+        #expect(done == 1)
+        for m in types.indices {
+            let rowBytes = types[m].rowBytes(columns)
+            var mismatches = 0
+            weights[m].withUnsafeBytes { wp in
+                for t in 0..<tokens {
+                    for r in 0..<heights[m] {
+                        let expected = xq[(t * columns / 32)...].withUnsafeBufferPointer {
+                            hark_vec_dot_q8_path(Int32(HARK_LLM_PATH_PORTABLE), Int32(types[m].rawValue),
+                                                 wp.baseAddress! + r * rowBytes, $0.baseAddress, Int32(columns))
+                        }
+                        if outputs[m][t * heights[m] + r].bitPattern != expected.bitPattern { mismatches += 1 }
+                    }
+                }
+            }
+            #expect(mismatches == 0, "matrix \(m) (\(types[m])), \(tokens) tokens: \(mismatches) outputs differ")
+        }
+    }
+}
