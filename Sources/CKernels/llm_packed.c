@@ -6,22 +6,23 @@
 // bytes advances all 16 rows: each lane holds one row, the integer sums need no horizontal
 // reduction, and the float work runs on 16 row sums at once - with the same operations, in the
 // same order, as `dot_unpacked_portable`, so the results are bit-identical to the portable path:
-// for Q4_0, Q4_1 and Q8_0 llama.cpp's order (8 accumulators per row, `tile_llama`), for Q5_0
-// one float term per block added in block order (`tile`).
+// llama.cpp's order (8 accumulators per row, `tile_llama`).
 //
 // The K-quants (Q4_K, Q5_K, Q6_K) have records of their own, per 256-element super-block:
-// llm_packed_kquants.c.
+// llm_packed_kquants.c; so has Q5_0 (5-bit values in a nibble plane and a bit plane):
+// llm_packed_q5_0.c.
 //
 // Layout: groups of 16 rows; in a group, one record per 32-element block b:
 //   values:  nibble kinds: 4 chunks of 64 bytes; chunk i, row r (4 bytes at 4r) holds elements
 //            4i..4i+3 in its low nibbles and 16+4i..16+4i+3 in its high nibbles.
 //            byte kinds: 8 chunks of 64 bytes; chunk i, row r holds elements 4i..4i+3.
-//            Stored unsigned: value + offset (the offset times the activation sum is taken
-//            off the integer dot product again, exactly).
+//            Stored unsigned: value + offset (the offset times the activation sums is taken
+//            off the integer dot products again, exactly).
 //   dsc:     16 scales (row r's block scale), the file's own half floats
 //   mn:      16 minimums, half floats, kinds with a minimum only
 #include "hark_llm.h"
 #include "llm_packed_kquants.h"
+#include "llm_packed_q5_0.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,7 +34,6 @@
 #endif
 
 #define PK_ROWS 16
-#define PK_TOKENS 4
 // Software prefetch distance in bytes, into L2 (T1). Generation streams the whole model (96 MB
 // for SmolLM2 Q4_1) once per token, more than one core's share of L3, at a memory-bound rate:
 // the hardware prefetcher alone keeps too few lines in flight. Measured on one core (llm_one
@@ -49,14 +49,12 @@ typedef struct {
 
 #define KIND_Q4_0 ((pack_kind){1, 8, 0})
 #define KIND_Q4_1 ((pack_kind){1, 0, 1})
-#define KIND_Q5_0 ((pack_kind){0, 16, 0})
 #define KIND_Q8_0 ((pack_kind){0, 128, 0})
 
 static int kind_of(int type, pack_kind *k) {
     switch (type) {
     case HARK_GGML_Q4_0: *k = KIND_Q4_0; return 1;
     case HARK_GGML_Q4_1: *k = KIND_Q4_1; return 1;
-    case HARK_GGML_Q5_0: *k = KIND_Q5_0; return 1;
     case HARK_GGML_Q8_0: *k = KIND_Q8_0; return 1;
     default: return 0;
     }
@@ -76,8 +74,8 @@ size_t hark_packed_size(int type, int rows, int cols) {
     pack_kind k;
     if (!packed_path_here()) return 0;
     if (rows <= 0 || cols <= 0 || rows % PK_ROWS != 0 || cols % 32 != 0 || cols > 8192) return 0;
-    size_t kq_group = hark_kq_group_bytes(type, cols);
-    if (kq_group) return (size_t)(rows / PK_ROWS) * kq_group;
+    size_t own_group = hark_kq_group_bytes(type, cols) + hark_q50_group_bytes(type, cols); // at most one is not 0
+    if (own_group) return (size_t)(rows / PK_ROWS) * own_group;
     if (!kind_of(type, &k)) return 0;
     return (size_t)(rows / PK_ROWS) * (size_t)(cols / 32) * record_bytes(&k);
 }
@@ -102,6 +100,7 @@ int hark_pack(int type, const void *w, size_t row_bytes, int rows, int cols, voi
     size_t size = hark_packed_size(type, rows, cols);
     if (size == 0) return 0;
     if (hark_kq_group_bytes(type, cols)) return hark_kq_pack(type, w, row_bytes, rows, cols, dst);
+    if (type == HARK_GGML_Q5_0) return hark_q50_pack(w, row_bytes, rows, cols, dst);
     pack_kind k;
     kind_of(type, &k);
     const int nb = cols / 32;
@@ -139,69 +138,13 @@ int hark_pack(int type, const void *w, size_t row_bytes, int rows, int cols, voi
 
 #if defined(__x86_64__)
 
-// One group of 16 rows times `T` tokens (activations `nb` blocks apart), into y[t * ldy + r].
-// half_sums: per token and block, the sums of the activation bytes 0..15 and 16..31.
-VNNI512 static inline __attribute__((always_inline)) void
-tile(const pack_kind k, const int T, const uint8_t *g, const int nb, const hark_q8_block *x,
-     const int32_t *half_sums, float *y, const int ldy) {
-    const size_t rec = record_bytes(&k);
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    __m512 acc[PK_TOKENS];
-    for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
-    for (int b = 0; b < nb; b++, g += rec) {
-        // Generation streams every weight from L3 or memory once per token: ask for the
-        // records well ahead (the hardware prefetcher stops at 4 KiB boundaries).
-        for (size_t line = 0; line < rec; line += 64)
-            _mm_prefetch((const char *)g + PK_PREFETCH_BYTES + line, _MM_HINT_T1);
-        __m512i w[8];
-        if (k.nibbles) {
-            for (int i = 0; i < 4; i++) {
-                __m512i v = _mm512_loadu_si512((const void *)(g + 64 * i));
-                w[i] = _mm512_and_si512(v, m4);
-                // High nibbles left in place (16 times the value) when the two halves' sums
-                // are simply added: one instruction instead of a shift and a mask; the sum is
-                // shifted back below, exactly (a multiple of 16, far from overflowing).
-                w[4 + i] = _mm512_andnot_si512(m4, v);
-            }
-        } else {
-            for (int i = 0; i < 8; i++) w[i] = _mm512_loadu_si512((const void *)(g + 64 * i));
-        }
-        const uint8_t *s = g + (k.nibbles ? 256 : 512);
-        const __m512 dsc = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)s));
-        const __m512 mn = k.has_min ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(s + 32))) : _mm512_setzero_ps();
-        for (int t = 0; t < T; t++) {
-            const hark_q8_block *xb = x + (size_t)t * nb + b;
-            int32_t yd[8];
-            memcpy(yd, xb->qs, 32);
-            // elements 0..15 and 16..31 in two chains (shorter dependency chains)
-            __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], _mm512_set1_epi32(yd[0]));
-            __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[4], _mm512_set1_epi32(yd[4]));
-            s0 = _mm512_dpbusd_epi32(s0, w[1], _mm512_set1_epi32(yd[1]));
-            s1 = _mm512_dpbusd_epi32(s1, w[5], _mm512_set1_epi32(yd[5]));
-            s0 = _mm512_dpbusd_epi32(s0, w[2], _mm512_set1_epi32(yd[2]));
-            s1 = _mm512_dpbusd_epi32(s1, w[6], _mm512_set1_epi32(yd[6]));
-            s0 = _mm512_dpbusd_epi32(s0, w[3], _mm512_set1_epi32(yd[3]));
-            s1 = _mm512_dpbusd_epi32(s1, w[7], _mm512_set1_epi32(yd[7]));
-            if (k.nibbles) s1 = _mm512_srai_epi32(s1, 4); // high nibbles were 16x
-            const int32_t *hs = half_sums + 2 * ((size_t)t * nb + b);
-            // The halves are simply added: one offset correction (exact integers).
-            __m512i sum = _mm512_add_epi32(s0, s1);
-            if (k.offset) sum = _mm512_sub_epi32(sum, _mm512_set1_epi32(k.offset * (hs[0] + hs[1])));
-            // dot_unpacked_portable's term: fma(mn, x.s, (dsc * x.d) * (float)sum), added in block order
-            __m512 term = _mm512_fmadd_ps(mn, _mm512_set1_ps(xb->s),
-                                          _mm512_mul_ps(_mm512_mul_ps(dsc, _mm512_set1_ps(xb->d)), _mm512_cvtepi32_ps(sum)));
-            acc[t] = _mm512_add_ps(acc[t], term);
-        }
-    }
-    for (int t = 0; t < T; t++) _mm512_storeu_ps(y + (size_t)t * ldy, acc[t]);
-}
-
 // Tokens per tile of `tile_llama`: 8 accumulators (+ 1 for the minimums) per token. 3 tokens
 // spill a few registers but read the prompt a little faster than 2 (SmolLM2, loaded machine:
 // 357 against 337 tok/s median on one thread).
 #define PK_LLAMA_TOKENS 3
 
-// `tile` in llama.cpp's order (dot_unpacked_llama_order in llm.c, for Q4_0, Q4_1 and Q8_0):
+// One group of 16 rows times `T` tokens (activations `nb` blocks apart), into y[t * ldy + r], in
+// llama.cpp's order (dot_unpacked_llama_order in llm.c, for Q4_0, Q4_1 and Q8_0):
 // per token 8 float accumulators; accumulator i takes, block by block, d*d' times the integer
 // dot of elements 4i..4i+3 - which is exactly what one `vpdpbusd` of chunk i gives (the low
 // nibbles of chunk i for nibble kinds; their high nibbles are elements 16+4i.., accumulator
@@ -284,27 +227,12 @@ group_kind_llama(const pack_kind k, const uint8_t *g, int nb, const hark_q8_bloc
     }
 }
 
-// All token tiles of one group, for one kind (constant after inlining).
-VNNI512 static inline __attribute__((always_inline)) void
-group_kind(const pack_kind k, const uint8_t *g, int nb, const hark_q8_block *x, const int32_t *half_sums,
-           int tokens, float *y, int ldy) {
-    int t = 0;
-    for (; t + PK_TOKENS <= tokens; t += PK_TOKENS)
-        tile(k, PK_TOKENS, g, nb, x + (size_t)t * nb, half_sums + 2 * (size_t)t * nb, y + (size_t)t * ldy, ldy);
-    switch (tokens - t) {
-    case 3: tile(k, 3, g, nb, x + (size_t)t * nb, half_sums + 2 * (size_t)t * nb, y + (size_t)t * ldy, ldy); break;
-    case 2: tile(k, 2, g, nb, x + (size_t)t * nb, half_sums + 2 * (size_t)t * nb, y + (size_t)t * ldy, ldy); break;
-    case 1: tile(k, 1, g, nb, x + (size_t)t * nb, half_sums + 2 * (size_t)t * nb, y + (size_t)t * ldy, ldy); break;
-    default: break;
-    }
-}
-
 VNNI512 static void run_group(int type, const uint8_t *g, int nb, const hark_q8_block *x, const int32_t *half_sums,
                               const int32_t *corrections, int tokens, float *y, int ldy) {
     switch (type) {
     case HARK_GGML_Q4_0: group_kind_llama(KIND_Q4_0, g, nb, x, corrections, tokens, y, ldy); return;
     case HARK_GGML_Q4_1: group_kind_llama(KIND_Q4_1, g, nb, x, corrections, tokens, y, ldy); return;
-    case HARK_GGML_Q5_0: group_kind(KIND_Q5_0, g, nb, x, half_sums, tokens, y, ldy); return;
+    case HARK_GGML_Q5_0: hark_q50_run_group(g, nb, x, half_sums, tokens, y, ldy); return;
     case HARK_GGML_Q8_0: group_kind_llama(KIND_Q8_0, g, nb, x, corrections + 8, tokens, y, ldy); return;
     case HARK_GGML_Q4_K: case HARK_GGML_Q5_K: case HARK_GGML_Q6_K:
         hark_kq_run_group(type, g, nb, x, half_sums, tokens, y, ldy); return;
