@@ -79,14 +79,15 @@ func benchPauseDecode() async throws {
         if let intent = complete(reference) { carefulAnswered += 1; if !same(intent, truth) { carefulWrong += 1 } }
         var line = "  \(name): careful \"\(reference)\""
         for window in windows {
-            var fast = ListenerConfig.defaultPartialOptions
+            var fast = ListenerConfig.commands.pauseOptions!
             fast.shortenedWindowMinimumSeconds = window
             fast.initialPrompt = prompt
             fast.maxNewTokens = careful.maxNewTokens
             clock = ContinuousClock.now
             let transcript = try transcriber.recognize(audio, options: fast)
             let seconds = (ContinuousClock.now - clock).seconds
-            let intent = complete(transcript.text)
+            // What the listener reports: segments with likely words or a low no-speech probability.
+            let intent = complete(transcript.segments.filter { $0.noSpeechProb <= 0.6 || $0.avgLogProb > -1 }.map(\.text).joined())
             let minLogProb = transcript.segments.compactMap(\.minTokenLogProb).min() ?? -.infinity
             rows[window, default: []].append(Row(minLogProb: minLogProb, answered: intent != nil,
                                                  wrong: intent != nil && !same(intent, truth), seconds: seconds))
@@ -95,6 +96,24 @@ func benchPauseDecode() async throws {
         }
         if verbose { print(line) }
     }
+    // Non-speech (category C, the first 5 s of each): a fast decode must not make a command of it,
+    // even when its no-speech probability is overruled by likely words (as the listener does).
+    var noiseCommands: [String] = []
+    var noiseClips = 0
+    for line in manifest.split(separator: "\n").dropFirst() {
+        let fields: [Substring] = line.split(separator: "\t", omittingEmptySubsequences: false)
+        guard fields.count > 6 && fields[5] == "C" else { continue }
+        let samples = try AudioClip.load(corpus.appendingPathComponent(String(fields[0])).path, sampleRate: 16000).samples.prefix(80000)
+        var fast = ListenerConfig.commands.pauseOptions!
+        fast.maxNewTokens = 48
+        fast.initialPrompt = prompt
+        let transcript = try transcriber.recognize(Array(samples), options: fast)
+        noiseClips += 1
+        let text = transcript.segments.filter { $0.noSpeechProb <= 0.6 || $0.avgLogProb > -1 }.map(\.text).joined()
+        if transcript.segments.allSatisfy({ ($0.minTokenLogProb ?? 0) >= -2 }), complete(text) != nil { noiseCommands.append("\(fields[0]): \(text)") }
+        if verbose { print("  \(fields[0]): fast \"\(transcript.text)\" \(transcript.segments.map { String(format: "nsp %.2f avg %.2f min %.2f", $0.noSpeechProb, $0.avgLogProb, $0.minTokenLogProb ?? 0) })") }
+    }
+    print("non-speech (category C): \(noiseClips) clips, fast decodes that would answer a command: \(noiseCommands.count) \(noiseCommands)")
     print("pause decodes of \(clips.count) command clips (70 corpus B, \(clips.count - 70) espeak-ng), tiny.en; careful decode median "
           + String(format: "%.0f ms", median(carefulSeconds) * 1000) + ", \(carefulAnswered) answered, \(carefulWrong) wrong")
     for window in windows {

@@ -86,6 +86,11 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
         config.pauseMs = 64
         var fast = defaultPartialOptions
         fast.shortenedWindowMinimumSeconds = 6
+        // Hark's silence gates are for whole recordings; here the voice detector has heard
+        // speech, and on a shortened window they dropped one-word commands ("up", "right").
+        // Whisper's own no-speech rule stays, and the careful final keeps every gate.
+        fast.minimumSpeechConfidence = nil
+        fast.gateNoSpeechThreshold = nil
         config.pauseOptions = fast
         return config
     }()
@@ -545,7 +550,7 @@ struct RecognitionWorker {
                 statistics.recordDoubtfulPause()
                 continue
             }
-            var text = spokenText(transcript)
+            var text = spokenText(transcript, sureWordsOutweighNoSpeech: running.options.shortenedEncoderWindow)
             if running.options.shortenedEncoderWindow {
                 // A fast decode (greedy, short window) may loop like a partial's: the decoder's
                 // `LoopGuard` stops most loops; this also cuts ones that change case or punctuation.
@@ -594,8 +599,16 @@ struct RecognitionWorker {
 
     /// The transcript's text without segments Whisper judged to be no speech, or "" when
     /// nothing spoken remains (only punctuation or annotations like "[music]").
-    func spokenText(_ transcript: Transcript) -> String {
-        let kept = transcript.segments.filter { $0.noSpeechProb <= config.noSpeechThreshold && containsSpokenWords($0.text) }
+    ///
+    /// `sureWordsOutweighNoSpeech`: keep a segment above the no-speech threshold when its words
+    /// are likely (Whisper's own rule: average log-probability above -1). For decodes on a
+    /// shortened window, whose no-speech probability runs high on one-word commands ("up" at
+    /// 0.76, "left" at 0.69, where the full window gives 0.23).
+    func spokenText(_ transcript: Transcript, sureWordsOutweighNoSpeech: Bool = false) -> String {
+        let kept = transcript.segments.filter {
+            ($0.noSpeechProb <= config.noSpeechThreshold || (sureWordsOutweighNoSpeech && $0.avgLogProb > -1))
+                && containsSpokenWords($0.text)
+        }
         let text = kept.map(\.text).joined().trimmingCharacters(in: .whitespacesAndNewlines)
         return containsSpokenWords(text) ? text : ""
     }
