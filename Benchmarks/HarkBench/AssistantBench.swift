@@ -25,9 +25,9 @@ import VAD
 /// `HARK_BENCH_ASSISTANT_CLIPS=N` limits the corpus clips (default 24 of the 70; each plays in real time),
 /// `HARK_BENCH_ASSISTANT_SPOKEN=N` the spoken Hark commands (default 12; the first 6 are the set
 /// of earlier runs), `HARK_BENCH_ANSWERS_ON_PAUSE=0` waits for the endpoint always (A/B). The
-/// listener runs with the assistant's preset (`ListenerConfig.commands`);
-/// `HARK_BENCH_PAUSE_DECODE=fast` adds the fast pause decode (greedy, shortened window) before
-/// the final's, and HARK_LISTEN_PAUSE_MS sets the pause.
+/// listener runs with the assistant's preset (`ListenerConfig.commands`: a fast pause decode,
+/// greedy on a shortened window, then the final's); `HARK_BENCH_PAUSE_DECODE=final` leaves
+/// only the final's decode (A/B), and HARK_LISTEN_PAUSE_MS sets the pause.
 func benchAssistant() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
@@ -48,7 +48,7 @@ func benchAssistant() async throws {
     let env = ProcessInfo.processInfo.environment
     var listening = ListenerConfig.commands
     if let ms = env["HARK_LISTEN_PAUSE_MS"].flatMap(Int.init) { listening.pauseMs = ms }
-    if env["HARK_BENCH_PAUSE_DECODE"] == "fast" { listening.pauseOptions = ListenerConfig.defaultPartialOptions }
+    if env["HARK_BENCH_PAUSE_DECODE"] == "final" { listening.pauseOptions = nil }
     let pipeline = try AssistantPipeline(recognizer: transcriber, detector: detector, listenerConfig: listening, responder: responder,
                                          speech: speech, config: config) { event in
         switch event {
@@ -84,7 +84,7 @@ func benchAssistant() async throws {
 
     for (title, clips) in [("corpus command clips (category B)", corpusClips), ("Hark commands spoken by espeak-ng", spoken)] {
         var toIntent = Split(), toAudio = Split(), toFinal = Split(), decisionToIntent: [Double] = []
-        var intents = 0, pauses = 0, mismatches = 0
+        var intents = 0, pauses = 0, doubtful = 0, mismatches = 0
         for (text, clip) in clips {
             guard let lastLoud = clip.lastIndex(where: { abs($0) > 0.00316 }) else { continue }
             let speechEnd = Double(lastLoud + 1) / 16000
@@ -100,6 +100,7 @@ func benchAssistant() async throws {
             if marks[.intent] != nil { intents += 1 }
             let early = statistics.earlyAnswers > 0
             pauses += listening.pauses
+            doubtful += listening.doubtfulPauses
             mismatches += statistics.earlyMismatches
             toIntent.add(milliseconds(result - end), early: early)
             if env["HARK_BENCH_VERBOSE"] == "1" {
@@ -118,7 +119,7 @@ func benchAssistant() async throws {
               + "answers on pause \(config.answersOnPause ? "on" : "off"), pause \(listening.pauseMs) ms, pause decode "
               + (listening.pauseOptions == nil ? "the final's" : "beam \(listening.pauseOptions!.beamSize)\(listening.pauseOptions!.shortenedEncoderWindow ? ", shortened window" : "")"))
         print("  answered on the pause: \(toIntent.early.count), at the endpoint: \(toIntent.late.count) "
-              + "(pause transcripts: \(pauses), early answers whose final changed: \(mismatches))")
+              + "(pause transcripts: \(pauses), doubtful ones not reported: \(doubtful), early answers whose final changed: \(mismatches))")
         print("  end of speech -> final transcript:   " + toFinal.line)
         print("  end of speech -> intent result:      " + toIntent.line + " (target 250 ms)")
         print(String(format: "  endpoint decision -> intent result:  p50 %4.0f ms, p95 %4.0f ms (at the endpoint only; trailing silence %d ms)",

@@ -15,6 +15,7 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("listen-options", benchListenOptions),
     ("assistant", benchAssistant),
     ("assistant-agreement", benchAssistantAgreement),
+    ("pause-decode", benchPauseDecode),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

@@ -17,8 +17,14 @@ import VAD
         private let lock = NSLock()
         /// What greedy decodes (beam 1: the partials' and fast pause options) write, if given.
         let greedyPhrases: [String]?
+        /// The lowest token log-probability greedy decodes report (nil: none, like beam search).
+        let greedyMinTokenLogProb: Float?
         private var calls = 0, greedyCalls = 0
-        init(_ phrases: [String], greedy: [String]? = nil) { self.phrases = phrases; greedyPhrases = greedy }
+        init(_ phrases: [String], greedy: [String]? = nil, greedyMinTokenLogProb: Float? = nil) {
+            self.phrases = phrases
+            greedyPhrases = greedy
+            self.greedyMinTokenLogProb = greedyMinTokenLogProb
+        }
         var decodes: Int { lock.withLock { calls } }
         var greedyDecodes: Int { lock.withLock { greedyCalls } }
 
@@ -32,8 +38,9 @@ import VAD
                 loud = rms > 0.05
             }
             let text = bursts == 0 ? "" : phrases[min(bursts, phrases.count) - 1]
-            let segment: [String: Any] = ["start": 0, "end": Double(samples.count) / 16000, "text": " " + text, "tokens": [Int](),
+            var segment: [String: Any] = ["start": 0, "end": Double(samples.count) / 16000, "text": " " + text, "tokens": [Int](),
                                           "avgLogProb": -0.2, "noSpeechProb": 0.01, "temperature": 0, "compressionRatio": 1]
+            if options.beamSize == 1, let floor = greedyMinTokenLogProb { segment["minTokenLogProb"] = floor }
             let object: [String: Any] = ["segments": [segment], "text": text, "language": "en"]
             return try JSONDecoder().decode(Transcript.self, from: JSONSerialization.data(withJSONObject: object))
         }
@@ -63,7 +70,7 @@ import VAD
     /// The pipeline in always-listening mode over `samples`, played 4x faster than real time (a
     /// live source: early decodes finish while the audio goes on).
     func run(_ phrases: [String], _ samples: [Float], answersOnPause: Bool = true, greedy: [String]? = nil,
-             pauseOptions: TranscriptionOptions? = nil) async throws -> Run {
+             greedyMinTokenLogProb: Float? = nil, pauseOptions: TranscriptionOptions? = nil) async throws -> Run {
         let dir = try TemporaryDirectory()
         let log = EventLog()
         var config = AssistantConfig()
@@ -74,7 +81,7 @@ import VAD
         listening.pauseOptions = pauseOptions
         let responder = CommandResponder(intents: try IntentSet.builtIn(), timers: TimerCenter(),
                                          context: SkillContext(notes: NoteStore(url: dir.file("n.json"))), languageModel: nil)
-        let recognizer = BurstRecognizer(phrases, greedy: greedy)
+        let recognizer = BurstRecognizer(phrases, greedy: greedy, greedyMinTokenLogProb: greedyMinTokenLogProb)
         let pipeline = try AssistantPipeline(recognizer: recognizer, detector: EnergyVoiceActivityDetector(),
                                              listenerConfig: listening, responder: responder, speech: SilentSpeechOutput(),
                                              config: config) { log.append($0) }
@@ -128,10 +135,28 @@ import VAD
         #expect(r.log.finals == ["What is the date?"])
     }
 
-    @Test func theAssistantsListeningPresetDecodesPausesCarefullyAndSoon() {
+    @Test func aFastDecodeWithADoubtfulWordIsNotReportedAndTheFinalDecodeAnswers() async throws {
+        // The fast decode misheard a word it was unsure of ("Tyler"): not reported, not answered.
+        let r = try await run(["set a timer for ten minutes"], recording(bursts: [1], total: 3), greedy: ["set a tyler for ten minutes"],
+                              greedyMinTokenLogProb: -3, pauseOptions: ListenerConfig.defaultPartialOptions)
+        #expect(r.listening.doubtfulPauses == 1 && r.listening.pauses == 1, "only the careful decode was reported")
+        #expect(r.log.finals == ["set a timer for ten minutes"])
+        #expect(r.log.intents == ["SetTimer"])
+        #expect(r.statistics.earlyAnswers == 1, "still answered in the pause, by the careful decode")
+
+        // Sure of every word: reported and answered.
+        let sure = try await run(["set a timer for ten minutes"], recording(bursts: [1], total: 3), greedy: ["set a timer for ten minutes"],
+                                 greedyMinTokenLogProb: -0.4, pauseOptions: ListenerConfig.defaultPartialOptions)
+        #expect(sure.listening.doubtfulPauses == 0 && sure.log.finals == ["set a timer for ten minutes"])
+        #expect(sure.statistics.earlyAnswers == 1 && sure.greedyDecodes == 1)
+    }
+
+    @Test func theAssistantsListeningPresetAnswersOnAFastPauseDecodeAndDecodesFinalsCarefully() throws {
         let commands = ListenerConfig.commands
         #expect(commands.pauseMs < ListenerConfig.default.pauseMs)
-        #expect(commands.pauseOptions == nil, "the pause transcript is the final's own decode")
+        let fast = try #require(commands.pauseOptions)
+        #expect(fast.beamSize == 1 && fast.shortenedEncoderWindow && fast.shortenedWindowMinimumSeconds >= 6)
+        #expect(commands.pauseTokenLogProbFloor != nil, "doubtful fast decodes are not acted on")
         #expect(commands.finalOptions == ListenerConfig.default.finalOptions, "finals are decoded as carefully as ever")
     }
 

@@ -14,6 +14,9 @@ public struct WindowDecoding: Sendable, Equatable {
     /// Probability of the no-speech token at the start-of-transcript position.
     public var noSpeechProb: Float
     public var temperature: Float
+    /// The lowest log-probability among the chosen text tokens (greedy and sampled decodes;
+    /// nil for beam search): one doubtful word shows here where the average hides it.
+    public var minTokenLogProb: Float? = nil
 }
 
 /// How one window is decoded.
@@ -110,7 +113,9 @@ public struct WindowDecoder {
         }
         // Summed in token order (the end of text last), whether or not a loop was cut.
         sum = stepLogProbs.reduce(0, +) + sum
-        return WindowDecoding(tokens: generated, sumLogProb: sum, noSpeechProb: noSpeech, temperature: options.temperature)
+        var result = WindowDecoding(tokens: generated, sumLogProb: sum, noSpeechProb: noSpeech, temperature: options.temperature)
+        result.minTokenLogProb = zip(generated, stepLogProbs).filter { $0.0 < tokens.endOfText }.map(\.1).min()
+        return result
     }
 
     private func sample(_ logProbs: [Float], temperature: Float, rng: inout SplitMix64) -> Int {

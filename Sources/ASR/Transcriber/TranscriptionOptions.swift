@@ -64,6 +64,9 @@ public struct TranscriptionOptions: Sendable, Codable, Equatable {
     /// instead of the full 30 s. Faster; off by default because the transcripts may differ.
     /// Greedy decodes on such a window stop where the text starts to loop (`LoopGuard`).
     public var shortenedEncoderWindow = false
+    /// The shortest shortened window, seconds (the audio plus a second, rounded up to whole
+    /// seconds, and at least this).
+    public var shortenedWindowMinimumSeconds = 2
     /// At most this many tokens decoded per window; nil keeps the reference limit (224 for
     /// the 448-token context). A live listener bounds it by the utterance's length, so a
     /// hallucination loop on a cut-off or noisy utterance stops early instead of running on.
@@ -90,6 +93,9 @@ public struct TranscriptSegment: Sendable, Codable, Equatable {
     public var compressionRatio: Double
     /// Words with times, when asked for and available.
     public var words: [TranscriptWord]?
+    /// The lowest log-probability among the window's chosen text tokens, for greedy decodes
+    /// (see `WindowDecoding.minTokenLogProb`); nil otherwise.
+    public var minTokenLogProb: Float? = nil
 }
 
 /// One word with its time.

@@ -85,7 +85,7 @@ public final class WhisperTranscriber: Sendable {
             let encoderFrames: Int
             if shortWindow {
                 // Rounded up to a whole second (100 frames), so the window keeps a little silence.
-                encoderFrames = min(Self.windowFrames, max(200, (segmentSize + 99) / 100 * 100 + 100))
+                encoderFrames = min(Self.windowFrames, max(100 * options.shortenedWindowMinimumSeconds, (segmentSize + 99) / 100 * 100 + 100))
             } else {
                 encoderFrames = Self.windowFrames
             }
@@ -147,7 +147,7 @@ public final class WhisperTranscriber: Sendable {
                     start: piece.start, end: piece.end, text: text, tokens: piece.tokens,
                     avgLogProb: result.avgLogProb, noSpeechProb: result.noSpeechProb,
                     temperature: result.temperature, compressionRatio: compression,
-                    words: words?[index]))
+                    words: words?[index], minTokenLogProb: result.minTokenLogProb))
             }
             if !options.conditionOnPreviousText || result.temperature > options.promptResetOnTemperature {
                 promptResetSince = allTokens.count

@@ -53,6 +53,10 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// time: they share the CPU) and is reported as a second `.pause` if the speaker is still
     /// quiet. nil: the early final decode is the only pause transcript.
     public var pauseOptions: TranscriptionOptions? = nil
+    /// A pause transcript whose least likely token has a log-probability below this is not
+    /// reported (greedy decodes; nil reports all): one doubtful word can make a different
+    /// command ("set a Tyler 410 seconds"), and the careful decode comes soon after.
+    public var pauseTokenLogProbFloor: Float? = -2
     /// An early decode counts for the utterance when it was taken in the same pause (no speech
     /// since) and its audio ends within this much of the endpointer's end.
     public var speculationToleranceMs = 250
@@ -67,17 +71,27 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     public init() {}
     /// For commands: an utterance ends after 600 ms of silence, so the answer comes quickly.
     public static let `default` = ListenerConfig()
-    /// For spoken commands to the assistant (`AssistantPipeline`): the final's decode starts
-    /// after 64 ms of quiet and its transcript is the pause transcript, so a complete command is
-    /// answered about half a second after the speaker stops.
+    /// For spoken commands to the assistant (`AssistantPipeline`): after 64 ms of quiet a fast
+    /// greedy decode on a shortened window (at least 6 s) gives the pause transcript, so a
+    /// complete command is answered about a tenth of a second after the speaker stops; the
+    /// careful final decode (beam 5, full window) follows in the same pause.
     ///
-    /// A fast pause decode (`pauseOptions = defaultPartialOptions`: greedy on a shortened window,
-    /// about 50 ms) answers in about a quarter of a second, but it is off: it heard "set a timer
-    /// for ten seconds" as "Set a Tyler 410 seconds" and set a wrong timer, where the full decode
-    /// was right. Measure it with `HARK_BENCH_PAUSE_DECODE=fast scripts/bench assistant`.
+    /// Why it can be trusted (`scripts/bench pause-decode`, 110 command clips: the corpus's 70
+    /// and 40 spoken by espeak-ng): its complete commands were never a different command than
+    /// the words said (0 of 91; the careful decode got 2 of 91 wrong). A decode with a doubtful
+    /// word (`pauseTokenLogProbFloor`) is not reported: the careful decode answers instead.
+    /// Windows of 2 s answered fewer commands (83: "Yes, yes," for a one-word "yes").
     public static let commands: ListenerConfig = {
         var config = ListenerConfig()
         config.pauseMs = 64
+        var fast = defaultPartialOptions
+        fast.shortenedWindowMinimumSeconds = 6
+        // Hark's silence gates are for whole recordings; here the voice detector has heard
+        // speech, and on a shortened window they dropped one-word commands ("up", "right").
+        // Whisper's own no-speech rule stays, and the careful final keeps every gate.
+        fast.minimumSpeechConfidence = nil
+        fast.gateNoSpeechThreshold = nil
+        config.pauseOptions = fast
         return config
     }()
     /// For dictation: an utterance ends after 1.2 s of silence. Phrases separated by a breath
@@ -158,6 +172,7 @@ public final class ListenStatistics: @unchecked Sendable {
     private var _dropWarnings = 0
     private var _droppedSamples = 0
     private var _capturedSamples = 0
+    private var _doubtfulPauses = 0
     private var _processedSamples = 0
     private var _sampleRate = 16_000
 
@@ -171,6 +186,8 @@ public final class ListenStatistics: @unchecked Sendable {
     public var speculations: Int { lock.withLock { _speculations } }
     /// `.pause` transcripts reported (early decodes that finished while the speaker was quiet).
     public var pauses: Int { lock.withLock { _pauses } }
+    /// Pause transcripts not reported because a token was doubtful (`pauseTokenLogProbFloor`).
+    public var doubtfulPauses: Int { lock.withLock { _doubtfulPauses } }
     /// Times finals fell more than `behindWarningSeconds` behind real time (one per episode).
     public var behindEpisodes: Int { lock.withLock { _behindEpisodes } }
     /// The largest decision-to-final delay seen, seconds.
@@ -199,6 +216,7 @@ public final class ListenStatistics: @unchecked Sendable {
     func recordPartial(seconds: Double) { lock.withLock { _partials += 1; _partialSeconds += seconds } }
     func recordSpeculation() { lock.withLock { _speculations += 1 } }
     func recordPause() { lock.withLock { _pauses += 1 } }
+    func recordDoubtfulPause() { lock.withLock { _doubtfulPauses += 1 } }
     func recordBehindEpisode() { lock.withLock { _behindEpisodes += 1 } }
     func recordDrop(samples: Int) { lock.withLock { _droppedSamples += samples; _dropWarnings += 1 } }
     func setTotals(captured: Int, processed: Int, sampleRate: Int) {
@@ -527,7 +545,12 @@ struct RecognitionWorker {
             running.reported = true
             // A failed decode is reported by the final, which decodes again.
             guard let transcript = try? running.wait() else { continue }
-            var text = spokenText(transcript)
+            if let floor = config.pauseTokenLogProbFloor,
+               transcript.segments.contains(where: { ($0.minTokenLogProb ?? 0) < floor }) {
+                statistics.recordDoubtfulPause()
+                continue
+            }
+            var text = spokenText(transcript, sureWordsOutweighNoSpeech: running.options.shortenedEncoderWindow)
             if running.options.shortenedEncoderWindow {
                 // A fast decode (greedy, short window) may loop like a partial's: the decoder's
                 // `LoopGuard` stops most loops; this also cuts ones that change case or punctuation.
@@ -576,8 +599,16 @@ struct RecognitionWorker {
 
     /// The transcript's text without segments Whisper judged to be no speech, or "" when
     /// nothing spoken remains (only punctuation or annotations like "[music]").
-    func spokenText(_ transcript: Transcript) -> String {
-        let kept = transcript.segments.filter { $0.noSpeechProb <= config.noSpeechThreshold && containsSpokenWords($0.text) }
+    ///
+    /// `sureWordsOutweighNoSpeech`: keep a segment above the no-speech threshold when its words
+    /// are likely (Whisper's own rule: average log-probability above -1). For decodes on a
+    /// shortened window, whose no-speech probability runs high on one-word commands ("up" at
+    /// 0.76, "left" at 0.69, where the full window gives 0.23).
+    func spokenText(_ transcript: Transcript, sureWordsOutweighNoSpeech: Bool = false) -> String {
+        let kept = transcript.segments.filter {
+            ($0.noSpeechProb <= config.noSpeechThreshold || (sureWordsOutweighNoSpeech && $0.avgLogProb > -1))
+                && containsSpokenWords($0.text)
+        }
         let text = kept.map(\.text).joined().trimmingCharacters(in: .whitespacesAndNewlines)
         return containsSpokenWords(text) ? text : ""
     }

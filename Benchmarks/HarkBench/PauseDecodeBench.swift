@@ -1,0 +1,138 @@
+import ASR
+import Assistant
+import Audio
+import Foundation
+import Intent
+
+/// How far a fast pause decode (greedy, shortened encoder window) can be trusted to answer a
+/// command before the careful decode (beam 5, full window) is done - not timed in real time, so
+/// it can be run on a busy machine.
+///
+/// For every command clip (the corpus's category B clips with an intent label, and Hark's own
+/// commands spoken by espeak-ng at two speeds) the audio a pause decode sees (the clip up to its
+/// last loud sample plus the 64 ms pause) is decoded carefully and fast with shortened windows
+/// of at least 2, 4, 6 and 10 s. A fast decode "answers" when its transcript is a complete
+/// command (`CommandResponder.acceptedIntent`, no free-text slot); it answers wrongly when that
+/// intent differs from that of the words said (name and slot values; for the coffee orders,
+/// whose words are not given, the careful decode's). Reported per window and per gate
+/// (lowest token log-probability of the greedy decode): answered, wrong, decode time.
+/// `HARK_BENCH_PROMPT="Hey Hark."` decodes with the prompt the assistant sets after its wake phrase.
+func benchPauseDecode() async throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+    let models = root.appendingPathComponent("models")
+    let transcriber = try WhisperTranscriber(modelDirectory: models.appendingPathComponent("whisper-tiny.en"))
+    var options = CommandResponder.Options()
+    options.useLanguageModel = false
+    let intents = try IntentSet.builtIn().merging(IntentSet.load(file: root.appendingPathComponent("Tests/Fixtures/intent/corpus-commands.yaml")))
+    let responder = CommandResponder(intents: intents, timers: nil, languageModel: nil, options: options)
+
+    // (name, audio, the words said when known)
+    var clips: [(String, [Float], String?)] = []
+    let manifest = try String(contentsOf: corpus.appendingPathComponent("manifest.tsv"), encoding: .utf8)
+    for line in manifest.split(separator: "\n").dropFirst() {
+        let fields: [Substring] = line.split(separator: "\t", omittingEmptySubsequences: false)
+        guard fields.count > 6 && fields[5] == "B" && !fields[6].isEmpty else { continue }
+        clips.append((String(fields[0]), try AudioClip.load(corpus.appendingPathComponent(String(fields[0])).path, sampleRate: 16000).samples,
+                      fields[2].isEmpty ? nil : String(fields[2])))
+    }
+    let sentences = ["what time is it", "set a timer for five minutes", "what is twelve times fourteen",
+                     "convert five miles to kilometers", "what's the date today", "cancel the timer",
+                     "how much time is left on the timer", "what is two plus two", "set a timer for ten seconds",
+                     "what day is it", "convert ten pounds to kilograms", "set an alarm for seven thirty",
+                     "set a timer for fifteen minutes", "set a timer for three minutes", "set a timer for forty seconds",
+                     "set an alarm for six forty five", "what is seven times eight", "what is one hundred divided by four",
+                     "convert twenty degrees celsius to fahrenheit", "what's the weather like"]
+    for wpm in [165, 200] {
+        for text in sentences {
+            let voice = try SpeechSynthesizer.shared.synthesize(text, voice: .init(wordsPerMinute: wpm))
+            clips.append(("espeak \(wpm): \(text)", try Resampler.resample(voice.samples, from: voice.sampleRate, to: 16000), text))
+        }
+    }
+
+    struct Row { var minLogProb: Float; var answered: Bool; var wrong: Bool; var seconds: Double }
+    let windows = [2, 4, 6, 10]
+    var rows: [Int: [Row]] = [:]
+    var carefulSeconds: [Double] = []
+    // HARK_BENCH_PROMPT="Hey Hark.": as after a wake phrase (`WakePhrase.recognizerPrompt`).
+    let prompt = ProcessInfo.processInfo.environment["HARK_BENCH_PROMPT"]
+    let verbose = ProcessInfo.processInfo.environment["HARK_BENCH_VERBOSE"] == "1"
+    func complete(_ text: String) -> ParsedIntent? {
+        guard let intent = responder.acceptedIntent(text), !responder.hasFreeText(intent) else { return nil }
+        return intent
+    }
+    func same(_ a: ParsedIntent?, _ b: ParsedIntent?) -> Bool {
+        a?.name == b?.name && a?.slots.mapValues(\.canonical) == b?.slots.mapValues(\.canonical)
+    }
+    var carefulAnswered = 0, carefulWrong = 0
+    for (name, clip, said) in clips {
+        guard let lastLoud = clip.lastIndex(where: { abs($0) > 0.00316 }) else { continue }
+        let audio = [Float](repeating: 0, count: 4800) + clip[...lastLoud] + [Float](repeating: 0, count: 1024)
+        var careful = ListenerConfig.defaultFinalOptions
+        careful.initialPrompt = prompt
+        careful.maxNewTokens = 16 + Int((Double(audio.count) / 16000 * 6).rounded(.up))
+        var clock = ContinuousClock.now
+        let reference = try transcriber.recognize(audio, options: careful).text
+        carefulSeconds.append((ContinuousClock.now - clock).seconds)
+        // The intent of the words said (the careful decode's when unknown: the coffee orders).
+        let truth = complete(said ?? reference)
+        if let intent = complete(reference) { carefulAnswered += 1; if !same(intent, truth) { carefulWrong += 1 } }
+        var line = "  \(name): careful \"\(reference)\""
+        for window in windows {
+            var fast = ListenerConfig.commands.pauseOptions!
+            fast.shortenedWindowMinimumSeconds = window
+            fast.initialPrompt = prompt
+            fast.maxNewTokens = careful.maxNewTokens
+            clock = ContinuousClock.now
+            let transcript = try transcriber.recognize(audio, options: fast)
+            let seconds = (ContinuousClock.now - clock).seconds
+            // What the listener reports: segments with likely words or a low no-speech probability.
+            let intent = complete(transcript.segments.filter { $0.noSpeechProb <= 0.6 || $0.avgLogProb > -1 }.map(\.text).joined())
+            let minLogProb = transcript.segments.compactMap(\.minTokenLogProb).min() ?? -.infinity
+            rows[window, default: []].append(Row(minLogProb: minLogProb, answered: intent != nil,
+                                                 wrong: intent != nil && !same(intent, truth), seconds: seconds))
+            line += String(format: " | %ds \"%@\" min %.2f%@", window, transcript.text, minLogProb,
+                           intent == nil ? "" : (same(intent, truth) ? " ok" : " WRONG"))
+        }
+        if verbose { print(line) }
+    }
+    // Non-speech (category C, the first 5 s of each): a fast decode must not make a command of it,
+    // even when its no-speech probability is overruled by likely words (as the listener does).
+    var noiseCommands: [String] = []
+    var noiseClips = 0
+    for line in manifest.split(separator: "\n").dropFirst() {
+        let fields: [Substring] = line.split(separator: "\t", omittingEmptySubsequences: false)
+        guard fields.count > 6 && fields[5] == "C" else { continue }
+        let samples = try AudioClip.load(corpus.appendingPathComponent(String(fields[0])).path, sampleRate: 16000).samples.prefix(80000)
+        var fast = ListenerConfig.commands.pauseOptions!
+        fast.maxNewTokens = 48
+        fast.initialPrompt = prompt
+        let transcript = try transcriber.recognize(Array(samples), options: fast)
+        noiseClips += 1
+        let text = transcript.segments.filter { $0.noSpeechProb <= 0.6 || $0.avgLogProb > -1 }.map(\.text).joined()
+        if transcript.segments.allSatisfy({ ($0.minTokenLogProb ?? 0) >= -2 }), complete(text) != nil { noiseCommands.append("\(fields[0]): \(text)") }
+        if verbose { print("  \(fields[0]): fast \"\(transcript.text)\" \(transcript.segments.map { String(format: "nsp %.2f avg %.2f min %.2f", $0.noSpeechProb, $0.avgLogProb, $0.minTokenLogProb ?? 0) })") }
+    }
+    print("non-speech (category C): \(noiseClips) clips, fast decodes that would answer a command: \(noiseCommands.count) \(noiseCommands)")
+    print("pause decodes of \(clips.count) command clips (70 corpus B, \(clips.count - 70) espeak-ng), tiny.en; careful decode median "
+          + String(format: "%.0f ms", median(carefulSeconds) * 1000) + ", \(carefulAnswered) answered, \(carefulWrong) wrong")
+    for window in windows {
+        let all = rows[window] ?? []
+        var line = String(format: "  window >= %2d s: median %3.0f ms;", window, median(all.map(\.seconds)) * 1000)
+        for gate: Float in [-Float.infinity, -3, -2, -1.5, -1, -0.7, -0.5] {
+            let kept = all.filter { $0.answered && $0.minLogProb >= gate }
+            line += String(format: " gate %@: %d answered, %d wrong;", gate == -Float.infinity ? "none" : String(format: "%.1f", gate),
+                           kept.count, kept.filter { $0.wrong }.count)
+        }
+        print(line)
+    }
+}
+
+private func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return .nan }
+    return values.sorted()[values.count / 2]
+}
+
+private extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
