@@ -72,15 +72,16 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// For commands: an utterance ends after 600 ms of silence, so the answer comes quickly.
     public static let `default` = ListenerConfig()
     /// For spoken commands to the assistant (`AssistantPipeline`): after 64 ms of quiet a fast
-    /// greedy decode on a shortened window (at least 6 s) gives the pause transcript, so a
-    /// complete command is answered about a tenth of a second after the speaker stops; the
-    /// careful final decode (beam 5, full window) follows in the same pause.
+    /// greedy decode on a shortened window (at least 6 s, about 70 ms) gives the pause
+    /// transcript, so a complete command is answered about a fifth of a second after the speaker
+    /// stops; the careful final decode (beam 5, full window) follows in the same pause.
     ///
     /// Why it can be trusted (`scripts/bench pause-decode`, 110 command clips: the corpus's 70
     /// and 40 spoken by espeak-ng): its complete commands were never a different command than
-    /// the words said (0 of 91; the careful decode got 2 of 91 wrong). A decode with a doubtful
-    /// word (`pauseTokenLogProbFloor`) is not reported: the careful decode answers instead.
-    /// Windows of 2 s answered fewer commands (83: "Yes, yes," for a one-word "yes").
+    /// the words said (0 of 91, 89 after the doubt gate; the careful decode got 2 of 91 wrong),
+    /// and no non-speech clip made one. A decode with a doubtful word (`pauseTokenLogProbFloor`)
+    /// is not reported: the careful decode answers instead. Windows of 2 s answered fewer
+    /// commands (84: "Yes, yes," for a one-word "yes").
     public static let commands: ListenerConfig = {
         var config = ListenerConfig()
         config.pauseMs = 64
