@@ -199,17 +199,9 @@ kq_tile(const int type, const int T, const uint8_t *g, const int nsb, const hark
             const int b = 8 * s + j;
             for (int t = 0; t < T; t++) {
                 const hark_q8_block *xb = x + (size_t)t * nb + b;
-                int32_t yd[8];
-                memcpy(yd, xb->qs, 32);
-                // elements 0..15 and 16..31 in two chains (Q6_K scales them separately)
-                __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], _mm512_set1_epi32(yd[0]));
-                __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[4], _mm512_set1_epi32(yd[4]));
-                s0 = _mm512_dpbusd_epi32(s0, w[1], _mm512_set1_epi32(yd[1]));
-                s1 = _mm512_dpbusd_epi32(s1, w[5], _mm512_set1_epi32(yd[5]));
-                s0 = _mm512_dpbusd_epi32(s0, w[2], _mm512_set1_epi32(yd[2]));
-                s1 = _mm512_dpbusd_epi32(s1, w[6], _mm512_set1_epi32(yd[6]));
-                s0 = _mm512_dpbusd_epi32(s0, w[3], _mm512_set1_epi32(yd[3]));
-                s1 = _mm512_dpbusd_epi32(s1, w[7], _mm512_set1_epi32(yd[7]));
+                // elements 0..15 and 16..31 apart (Q6_K scales them separately)
+                __m512i s0, s1;
+                hark_vnni_block_halves(w, xb->qs, &s0, &s1);
                 __m512i sum;
                 if (type == HARK_GGML_Q6_K) {
                     const int32_t *hs = half_sums + 2 * ((size_t)t * nb + b);
