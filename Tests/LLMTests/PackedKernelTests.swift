@@ -68,13 +68,14 @@ struct PackedKernelTests {
 
 extension PackedKernelTests {
     /// Several matrices sharing one input in one pass (Q/K/V, gate/up) give each matrix's own
-    /// product, for matrices of different types and heights.
+    /// product, for matrices of different record kinds (half-scale, K-quant, compact Q5_0: as
+    /// Qwen2.5's Q5_0 and Q8_0 matrices share their input) and heights.
     @Test(arguments: [1, 6])
     func sharedInputProductsEqualSeparateOnes(tokens: Int) throws {
         guard Self.packedHere else { return } // no packed form: covered by the fallback test above
         var rng = SplitMix64(seed: 77 + UInt64(tokens))
         let columns = 768
-        let types: [GGMLType] = [.q4_1, .q8_0, .q6_K], heights = [64, 16, 32]
+        let types: [GGMLType] = [.q4_1, .q8_0, .q6_K, .q5_0], heights = [64, 16, 32, 48]
         var packed: [UnsafeMutableRawPointer] = []
         defer { packed.forEach { $0.deallocate() } }
         for (type, rows) in zip(types, heights) {
@@ -91,7 +92,7 @@ extension PackedKernelTests {
         let pool = try #require(hark_pool_create(2))
         defer { hark_pool_destroy(pool) }
         var separate: [[Float]] = []
-        for m in 0..<3 {
+        for m in types.indices {
             var y = [Float](repeating: .nan, count: tokens * heights[m])
             #expect(hark_matmul_packed(pool, Int32(types[m].rawValue), packed[m], Int32(heights[m]), Int32(columns), xq, Int32(tokens), &y, Int32(heights[m])) == 1)
             separate.append(y)
@@ -101,10 +102,10 @@ extension PackedKernelTests {
         for (o, h) in zip(outputs, heights) { o.initialize(repeating: .nan, count: tokens * h) }
         let ys: [UnsafeMutablePointer<Float>?] = outputs
         let pointers: [UnsafeRawPointer?] = packed.map { UnsafeRawPointer($0) }
-        let done = hark_matmul_packed_many(pool, 3, types.map { Int32($0.rawValue) }, pointers, heights.map { Int32($0) },
+        let done = hark_matmul_packed_many(pool, Int32(types.count), types.map { Int32($0.rawValue) }, pointers, heights.map { Int32($0) },
                                            Int32(columns), xq, Int32(tokens), ys, heights.map { Int32($0) })
         #expect(done == 1)
-        for m in 0..<3 {
+        for m in types.indices {
             let shared = Array(UnsafeBufferPointer(start: outputs[m], count: tokens * heights[m]))
             #expect(shared == separate[m], "matrix \(m) (\(types[m]))")
             #expect(!shared.contains { $0.isNaN })
