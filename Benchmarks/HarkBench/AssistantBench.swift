@@ -25,9 +25,9 @@ import VAD
 /// `HARK_BENCH_ASSISTANT_CLIPS=N` limits the corpus clips (default 24 of the 70; each plays in real time),
 /// `HARK_BENCH_ASSISTANT_SPOKEN=N` the spoken Hark commands (default 12; the first 6 are the set
 /// of earlier runs), `HARK_BENCH_ANSWERS_ON_PAUSE=0` waits for the endpoint always (A/B). The
-/// listener runs with the assistant's preset (`ListenerConfig.commands`: a fast pause decode,
-/// greedy on a shortened window, then the final's); `HARK_BENCH_PAUSE_DECODE=final` leaves
-/// only the final's decode (A/B), and HARK_LISTEN_PAUSE_MS sets the pause.
+/// listener runs with the assistant's preset (`ListenerConfig.commands`);
+/// `HARK_BENCH_PAUSE_DECODE=fast` adds the fast pause decode (`fastPauseDecodeOptions`: greedy
+/// on a shortened window) before the final's, and HARK_LISTEN_PAUSE_MS sets the pause.
 func benchAssistant() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
@@ -48,7 +48,7 @@ func benchAssistant() async throws {
     let env = ProcessInfo.processInfo.environment
     var listening = ListenerConfig.commands
     if let ms = env["HARK_LISTEN_PAUSE_MS"].flatMap(Int.init) { listening.pauseMs = ms }
-    if env["HARK_BENCH_PAUSE_DECODE"] == "final" { listening.pauseOptions = nil }
+    if env["HARK_BENCH_PAUSE_DECODE"] == "fast" { listening.pauseOptions = ListenerConfig.fastPauseDecodeOptions }
     let pipeline = try AssistantPipeline(recognizer: transcriber, detector: detector, listenerConfig: listening, responder: responder,
                                          speech: speech, config: config) { event in
         switch event {

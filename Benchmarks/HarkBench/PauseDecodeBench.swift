@@ -79,7 +79,7 @@ func benchPauseDecode() async throws {
         if let intent = complete(reference) { carefulAnswered += 1; if !same(intent, truth) { carefulWrong += 1 } }
         var line = "  \(name): careful \"\(reference)\""
         for window in windows {
-            var fast = ListenerConfig.commands.pauseOptions!
+            var fast = ListenerConfig.fastPauseDecodeOptions
             fast.shortenedWindowMinimumSeconds = window
             fast.initialPrompt = prompt
             fast.maxNewTokens = careful.maxNewTokens
@@ -104,7 +104,7 @@ func benchPauseDecode() async throws {
         let fields: [Substring] = line.split(separator: "\t", omittingEmptySubsequences: false)
         guard fields.count > 6 && fields[5] == "C" else { continue }
         let samples = try AudioClip.load(corpus.appendingPathComponent(String(fields[0])).path, sampleRate: 16000).samples.prefix(80000)
-        var fast = ListenerConfig.commands.pauseOptions!
+        var fast = ListenerConfig.fastPauseDecodeOptions
         fast.maxNewTokens = 48
         fast.initialPrompt = prompt
         let transcript = try transcriber.recognize(Array(samples), options: fast)

@@ -16,6 +16,7 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("assistant", benchAssistant),
     ("assistant-agreement", benchAssistantAgreement),
     ("pause-decode", benchPauseDecode),
+    ("pause-cuts", benchPauseCuts),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

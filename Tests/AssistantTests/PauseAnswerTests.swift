@@ -151,13 +151,14 @@ import VAD
         #expect(sure.statistics.earlyAnswers == 1 && sure.greedyDecodes == 1)
     }
 
-    @Test func theAssistantsListeningPresetAnswersOnAFastPauseDecodeAndDecodesFinalsCarefully() throws {
+    @Test func theAssistantsListeningPresetDecodesPausesCarefullyAndSoon() {
         let commands = ListenerConfig.commands
         #expect(commands.pauseMs < ListenerConfig.default.pauseMs)
-        let fast = try #require(commands.pauseOptions)
-        #expect(fast.beamSize == 1 && fast.shortenedEncoderWindow && fast.shortenedWindowMinimumSeconds >= 6)
-        #expect(commands.pauseTokenLogProbFloor != nil, "doubtful fast decodes are not acted on")
+        #expect(commands.pauseOptions == nil, "the pause transcript is the final's own decode")
+        #expect(commands.pauseTokenLogProbFloor != nil, "doubtful fast decodes are not acted on when turned on")
         #expect(commands.finalOptions == ListenerConfig.default.finalOptions, "finals are decoded as carefully as ever")
+        let fast = ListenerConfig.fastPauseDecodeOptions
+        #expect(fast.beamSize == 1 && fast.shortenedEncoderWindow && fast.shortenedWindowMinimumSeconds >= 6)
     }
 
     @Test func anIncompleteCommandWaitsForTheRest() async throws {

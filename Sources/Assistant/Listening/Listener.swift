@@ -71,20 +71,25 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     public init() {}
     /// For commands: an utterance ends after 600 ms of silence, so the answer comes quickly.
     public static let `default` = ListenerConfig()
-    /// For spoken commands to the assistant (`AssistantPipeline`): after 64 ms of quiet a fast
-    /// greedy decode on a shortened window (at least 6 s, about 70 ms) gives the pause
-    /// transcript, so a complete command is answered about a fifth of a second after the speaker
-    /// stops; the careful final decode (beam 5, full window) follows in the same pause.
+    /// For spoken commands to the assistant (`AssistantPipeline`): the final's decode starts
+    /// after 64 ms of quiet and its transcript is the pause transcript, so a complete command is
+    /// answered about half a second after the speaker stops.
     ///
-    /// Why it can be trusted (`scripts/bench pause-decode`, 110 command clips: the corpus's 70
-    /// and 40 spoken by espeak-ng): its complete commands were never a different command than
-    /// the words said (0 of 91, 89 after the doubt gate; the careful decode got 2 of 91 wrong),
-    /// and no non-speech clip made one. A decode with a doubtful word (`pauseTokenLogProbFloor`)
-    /// is not reported: the careful decode answers instead. Windows of 2 s answered fewer
-    /// commands (84: "Yes, yes," for a one-word "yes").
+    /// A fast pause decode first (`pauseOptions = fastPauseDecodeOptions`) answers in about a
+    /// quarter of a second but is off: it can hear a different command, and no confidence
+    /// separates that. "Set a timer for ten seconds" (espeak-ng, after "Hey Hark.") decodes as
+    /// "Set a Tyler 410 seconds" when the cut starts 128 ms before the speech, with its least
+    /// likely token at log-probability -1.6, while the right decodes of other cuts go down to
+    /// -3.0 (`scripts/bench pause-cuts`). Measure it with
+    /// `HARK_BENCH_PAUSE_DECODE=fast scripts/bench assistant` and `scripts/bench pause-decode`.
     public static let commands: ListenerConfig = {
         var config = ListenerConfig()
         config.pauseMs = 64
+        return config
+    }()
+    /// The fast pause decode (off by default, see `commands`): greedy on a shortened window of at
+    /// least 6 s (about 70 ms; windows of 2 s answered fewer one-word commands: "Yes, yes,").
+    public static var fastPauseDecodeOptions: TranscriptionOptions {
         var fast = defaultPartialOptions
         fast.shortenedWindowMinimumSeconds = 6
         // Hark's silence gates are for whole recordings; here the voice detector has heard
@@ -92,9 +97,8 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
         // Whisper's own no-speech rule stays, and the careful final keeps every gate.
         fast.minimumSpeechConfidence = nil
         fast.gateNoSpeechThreshold = nil
-        config.pauseOptions = fast
-        return config
-    }()
+        return fast
+    }
     /// For dictation: an utterance ends after 1.2 s of silence. Phrases separated by a breath
     /// stay one utterance, and Whisper transcribes each phrase with the others as context (a
     /// short phrase alone is misheard more often: on the corpus, "And so, my fellow Americans"
