@@ -4,6 +4,16 @@ import CKernels
 
 /// Random but valid quantized rows: random payload bytes with sane half-precision scales.
 enum KernelTestBlocks {
+    /// Row `row` of `weights` (rows of `type`, `columns` wide) times token `token` of `xq`, on
+    /// the portable path: the products every other path must equal bit for bit.
+    static func portableDot(_ type: GGMLType, weights: UnsafeRawBufferPointer, row: Int, columns: Int,
+                            xq: [hark_q8_block], token: Int) -> Float {
+        xq[(token * columns / 32)...].withUnsafeBufferPointer {
+            hark_vec_dot_q8_path(Int32(HARK_LLM_PATH_PORTABLE), Int32(type.rawValue),
+                                 weights.baseAddress! + row * type.rowBytes(columns), $0.baseAddress, Int32(columns))
+        }
+    }
+
     /// Byte offsets of the f16 scale fields in one block of `type`.
     static func scaleOffsets(_ type: GGMLType) -> [Int] {
         switch type {

@@ -59,10 +59,7 @@ struct PackedKQuantTests {
             w.withUnsafeBytes { wp in
                 for t in 0..<tokens {
                     for r in 0..<rows {
-                        let expected = xq[(t * columns / 32)...].withUnsafeBufferPointer {
-                            hark_vec_dot_q8_path(Int32(HARK_LLM_PATH_PORTABLE), Int32(type.rawValue),
-                                                 wp.baseAddress! + r * rowBytes, $0.baseAddress, Int32(columns))
-                        }
+                        let expected = KernelTestBlocks.portableDot(type, weights: wp, row: r, columns: columns, xq: xq, token: t)
                         if y[t * rows + r].bitPattern != expected.bitPattern { mismatches += 1 }
                     }
                 }

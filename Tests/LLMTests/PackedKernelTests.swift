@@ -41,10 +41,7 @@ struct PackedKernelTests {
             w.withUnsafeBytes { wp in
                 for t in 0..<tokens {
                     for r in 0..<rows {
-                        let expected = xq[(t * columns / 32)...].withUnsafeBufferPointer {
-                            hark_vec_dot_q8_path(Int32(HARK_LLM_PATH_PORTABLE), Int32(type.rawValue),
-                                                 wp.baseAddress! + r * rowBytes, $0.baseAddress, Int32(columns))
-                        }
+                        let expected = KernelTestBlocks.portableDot(type, weights: wp, row: r, columns: columns, xq: xq, token: t)
                         #expect(y[t * ldy + r] == expected, "\(type) token \(t) row \(r) threads \(threads)")
                     }
                     for r in rows..<ldy { #expect(y[t * ldy + r].isNaN, "padding \(r) untouched") }

@@ -65,10 +65,7 @@ struct PackedQ50Tests {
                 w.withUnsafeBytes { wp in
                     for t in 0..<tokens {
                         for r in 0..<rows {
-                            let expected = xq[(t * blocks)...].withUnsafeBufferPointer {
-                                hark_vec_dot_q8_path(Int32(HARK_LLM_PATH_PORTABLE), Int32(type.rawValue),
-                                                     wp.baseAddress! + r * rowBytes, $0.baseAddress, Int32(columns))
-                            }
+                            let expected = KernelTestBlocks.portableDot(type, weights: wp, row: r, columns: columns, xq: xq, token: t)
                             if y[t * ldy + r].bitPattern != expected.bitPattern { mismatches += 1 }
                         }
                         for r in rows..<ldy where y[t * ldy + r].isNaN { untouched += 1 }
