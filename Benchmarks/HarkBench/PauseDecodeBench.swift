@@ -26,6 +26,8 @@ func benchPauseDecode() async throws {
     options.useLanguageModel = false
     let intents = try IntentSet.builtIn().merging(IntentSet.load(file: root.appendingPathComponent("Tests/Fixtures/intent/corpus-commands.yaml")))
     let responder = CommandResponder(intents: intents, timers: nil, languageModel: nil, options: options)
+    // The listener's rules for pause transcripts: which segments are speech, which are doubtful.
+    let listening = ListenerConfig.commands
 
     // (name, audio, the words said when known)
     var clips: [(String, [Float], String?)] = []
@@ -87,7 +89,7 @@ func benchPauseDecode() async throws {
             let transcript = try transcriber.recognize(audio, options: fast)
             let seconds = (ContinuousClock.now - clock).seconds
             // What the listener reports: segments with likely words or a low no-speech probability.
-            let intent = complete(transcript.segments.filter { $0.noSpeechProb <= 0.6 || $0.avgLogProb > -1 }.map(\.text).joined())
+            let intent = complete(transcript.segments.filter { listening.isSpeech($0, sureWordsOutweighNoSpeech: true) }.map(\.text).joined())
             let minLogProb = transcript.segments.compactMap(\.minTokenLogProb).min() ?? -.infinity
             rows[window, default: []].append(Row(minLogProb: minLogProb, answered: intent != nil,
                                                  wrong: intent != nil && !same(intent, truth), seconds: seconds))
@@ -109,8 +111,8 @@ func benchPauseDecode() async throws {
         fast.initialPrompt = prompt
         let transcript = try transcriber.recognize(Array(samples), options: fast)
         noiseClips += 1
-        let text = transcript.segments.filter { $0.noSpeechProb <= 0.6 || $0.avgLogProb > -1 }.map(\.text).joined()
-        if transcript.segments.allSatisfy({ ($0.minTokenLogProb ?? 0) >= -2 }), complete(text) != nil { noiseCommands.append("\(fields[0]): \(text)") }
+        let text = transcript.segments.filter { listening.isSpeech($0, sureWordsOutweighNoSpeech: true) }.map(\.text).joined()
+        if !listening.isDoubtful(transcript), complete(text) != nil { noiseCommands.append("\(fields[0]): \(text)") }
         if verbose { print("  \(fields[0]): fast \"\(transcript.text)\" \(transcript.segments.map { String(format: "nsp %.2f avg %.2f min %.2f", $0.noSpeechProb, $0.avgLogProb, $0.minTokenLogProb ?? 0) })") }
     }
     print("non-speech (category C): \(noiseClips) clips, fast decodes that would answer a command: \(noiseCommands.count) \(noiseCommands)")

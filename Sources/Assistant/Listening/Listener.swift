@@ -127,6 +127,21 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
         return o
     }
 
+    /// Whether Whisper's `segment` holds speech: its no-speech probability is at most
+    /// `noSpeechThreshold`, or, with `sureWordsOutweighNoSpeech`, its words are likely (Whisper's
+    /// own rule: average log-probability above -1). The latter is for decodes on a shortened
+    /// window, whose no-speech probability runs high on one-word commands ("up" at 0.76, "left"
+    /// at 0.69, where the full window gives 0.23).
+    public func isSpeech(_ segment: TranscriptSegment, sureWordsOutweighNoSpeech: Bool) -> Bool {
+        segment.noSpeechProb <= noSpeechThreshold || (sureWordsOutweighNoSpeech && segment.avgLogProb > -1)
+    }
+
+    /// Whether a pause transcript holds a token below `pauseTokenLogProbFloor` (not acted on).
+    public func isDoubtful(_ transcript: Transcript) -> Bool {
+        guard let floor = pauseTokenLogProbFloor else { return false }
+        return transcript.segments.contains { ($0.minTokenLogProb ?? 0) < floor }
+    }
+
     /// `options` for `samples` of audio: `maxNewTokens` from the token budget unless set.
     public func bounded(_ options: TranscriptionOptions, samples: Int, sampleRate: Int) -> TranscriptionOptions {
         var o = options
@@ -550,8 +565,7 @@ struct RecognitionWorker {
             running.reported = true
             // A failed decode is reported by the final, which decodes again.
             guard let transcript = try? running.wait() else { continue }
-            if let floor = config.pauseTokenLogProbFloor,
-               transcript.segments.contains(where: { ($0.minTokenLogProb ?? 0) < floor }) {
+            if config.isDoubtful(transcript) {
                 statistics.recordDoubtfulPause()
                 continue
             }
@@ -603,16 +617,11 @@ struct RecognitionWorker {
     static let maxWordsPerSecond = 5.0
 
     /// The transcript's text without segments Whisper judged to be no speech, or "" when
-    /// nothing spoken remains (only punctuation or annotations like "[music]").
-    ///
-    /// `sureWordsOutweighNoSpeech`: keep a segment above the no-speech threshold when its words
-    /// are likely (Whisper's own rule: average log-probability above -1). For decodes on a
-    /// shortened window, whose no-speech probability runs high on one-word commands ("up" at
-    /// 0.76, "left" at 0.69, where the full window gives 0.23).
+    /// nothing spoken remains (only punctuation or annotations like "[music]");
+    /// `sureWordsOutweighNoSpeech`: see `ListenerConfig.isSpeech`.
     func spokenText(_ transcript: Transcript, sureWordsOutweighNoSpeech: Bool = false) -> String {
         let kept = transcript.segments.filter {
-            ($0.noSpeechProb <= config.noSpeechThreshold || (sureWordsOutweighNoSpeech && $0.avgLogProb > -1))
-                && containsSpokenWords($0.text)
+            config.isSpeech($0, sureWordsOutweighNoSpeech: sureWordsOutweighNoSpeech) && containsSpokenWords($0.text)
         }
         let text = kept.map(\.text).joined().trimmingCharacters(in: .whitespacesAndNewlines)
         return containsSpokenWords(text) ? text : ""
