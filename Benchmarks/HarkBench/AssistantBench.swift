@@ -27,7 +27,8 @@ import VAD
 /// of earlier runs), `HARK_BENCH_ANSWERS_ON_PAUSE=0` waits for the endpoint always (A/B). The
 /// listener runs with the assistant's preset (`ListenerConfig.commands`);
 /// `HARK_BENCH_PAUSE_DECODE=fast` adds the fast pause decode (`fastPauseDecodeOptions`: greedy
-/// on a shortened window) before the final's, and HARK_LISTEN_PAUSE_MS sets the pause.
+/// on a shortened window, checked by `fastPauseCheckOptions`) before the final's, `=careful`
+/// leaves only the final's, and HARK_LISTEN_PAUSE_MS sets the pause.
 func benchAssistant() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
@@ -48,7 +49,15 @@ func benchAssistant() async throws {
     let env = ProcessInfo.processInfo.environment
     var listening = ListenerConfig.commands
     if let ms = env["HARK_LISTEN_PAUSE_MS"].flatMap(Int.init) { listening.pauseMs = ms }
-    if env["HARK_BENCH_PAUSE_DECODE"] == "fast" { listening.pauseOptions = ListenerConfig.fastPauseDecodeOptions }
+    switch env["HARK_BENCH_PAUSE_DECODE"] {
+    case "fast":
+        listening.pauseOptions = ListenerConfig.fastPauseDecodeOptions
+        listening.pauseCheckOptions = ListenerConfig.fastPauseCheckOptions
+    case "careful":
+        listening.pauseOptions = nil
+        listening.pauseCheckOptions = nil
+    default: break
+    }
     let pipeline = try AssistantPipeline(recognizer: transcriber, detector: detector, listenerConfig: listening, responder: responder,
                                          speech: speech, config: config) { event in
         switch event {
@@ -84,7 +93,7 @@ func benchAssistant() async throws {
 
     for (title, clips) in [("corpus command clips (category B)", corpusClips), ("Hark commands spoken by espeak-ng", spoken)] {
         var toIntent = Split(), toAudio = Split(), toFinal = Split(), decisionToIntent: [Double] = []
-        var intents = 0, pauses = 0, doubtful = 0, mismatches = 0
+        var intents = 0, pauses = 0, disputed = 0, mismatches = 0
         for (text, clip) in clips {
             guard let lastLoud = clip.lastIndex(where: { abs($0) > 0.00316 }) else { continue }
             let speechEnd = Double(lastLoud + 1) / 16000
@@ -100,7 +109,7 @@ func benchAssistant() async throws {
             if marks[.intent] != nil { intents += 1 }
             let early = statistics.earlyAnswers > 0
             pauses += listening.pauses
-            doubtful += listening.doubtfulPauses
+            disputed += statistics.disputedPauses
             mismatches += statistics.earlyMismatches
             toIntent.add(milliseconds(result - end), early: early)
             if env["HARK_BENCH_VERBOSE"] == "1" {
@@ -117,9 +126,10 @@ func benchAssistant() async throws {
         }
         print("assistant latency, \(title): \(toIntent.all.count) clips (\(intents) matched an intent), real time, tiny.en, always listening, "
               + "answers on pause \(config.answersOnPause ? "on" : "off"), pause \(listening.pauseMs) ms, pause decode "
-              + (listening.pauseOptions == nil ? "the final's" : "beam \(listening.pauseOptions!.beamSize)\(listening.pauseOptions!.shortenedEncoderWindow ? ", shortened window" : "")"))
+              + (listening.pauseOptions == nil ? "the final's" : "beam \(listening.pauseOptions!.beamSize)\(listening.pauseOptions!.shortenedEncoderWindow ? ", shortened window" : "")")
+              + (listening.pauseCheckOptions == nil ? "" : ", checked on a >= \(listening.pauseCheckOptions!.shortenedWindowMinimumSeconds) s window"))
         print("  answered on the pause: \(toIntent.early.count), at the endpoint: \(toIntent.late.count) "
-              + "(pause transcripts: \(pauses), doubtful ones not reported: \(doubtful), early answers whose final changed: \(mismatches))")
+              + "(pause transcripts: \(pauses), fast ones whose check disagreed: \(disputed), early answers whose final changed: \(mismatches))")
         print("  end of speech -> final transcript:   " + toFinal.line)
         print("  end of speech -> intent result:      " + toIntent.line + " (target 250 ms)")
         print(String(format: "  endpoint decision -> intent result:  p50 %4.0f ms, p95 %4.0f ms (at the endpoint only; trailing silence %d ms)",

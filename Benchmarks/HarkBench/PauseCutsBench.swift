@@ -30,10 +30,16 @@ func benchPauseCuts() async throws {
     fast.maxNewTokens = 40
     let padded = [Float](repeating: 0, count: 16000) + clip + [Float](repeating: 0, count: 32000)
     for startBack in [0, 2048, 4096, 6144, 8192] {
-        for k in 0...24 {
+        for k in stride(from: 0, through: 24, by: 4) {
             let s = 16000 + first - startBack, e = 16000 + last + k * 512
             let t = try transcriber.recognize(Array(padded[max(0, s)..<e]), options: fast)
-            print(String(format: "start -%4d end +%5d: %@ min %.2f", startBack, k * 512, t.text, t.segments.compactMap(\.minTokenLogProb).min() ?? 0))
+            var line = String(format: "start -%4d end +%5d: %@ min %.2f", startBack, k * 512, t.text, t.segments.compactMap(\.minTokenLogProb).min() ?? 0)
+            for window in [4, 8, 10] {
+                var other = fast
+                other.shortenedWindowMinimumSeconds = window
+                line += " | \(window) s: " + (try transcriber.recognize(Array(padded[max(0, s)..<e]), options: other).text)
+            }
+            print(line)
         }
     }
 }

@@ -52,10 +52,23 @@ func benchPauseDecode() async throws {
         }
     }
 
-    struct Row { var minLogProb: Float; var answered: Bool; var wrong: Bool; var seconds: Double }
-    let windows = [2, 4, 6, 10]
-    var rows: [Int: [Row]] = [:]
+    // Each clip is cut with several lead-ins (the listener's cut starts about 200 ms before the
+    // voice detector's start of speech; where exactly varies). A "primary" fast decode (window
+    // >= 6 s) answers alone, or only when a "checker" decode of differently cut audio agrees.
+    struct Checker { var name: String; var extraLead: Int; var window: Int }
+    let leads = [2048, 3200, 4800]
+    let checkers = [Checker(name: "lead +128 ms, 6 s", extraLead: 2048, window: 6),
+                    Checker(name: "lead +128 ms, 4 s", extraLead: 2048, window: 4),
+                    Checker(name: "lead -96 ms, 6 s", extraLead: -1536, window: 6),
+                    Checker(name: "same cut, 10 s", extraLead: 0, window: 10)]
+    struct Outcome { var intent: ParsedIntent?; var words: [String]; var minLogProb: Float; var seconds: Double }
+    struct Tally { var answered = 0; var wrong = 0; var examples: [String] = [] }
+    var alone = Tally()
+    var agreeWords = [Tally](repeating: Tally(), count: checkers.count)
+    var agreeIntent = [Tally](repeating: Tally(), count: checkers.count)
+    var fastSeconds: [Double] = []
     var carefulSeconds: [Double] = []
+    var carefulAnswered = 0, carefulWrong = 0, cuts = 0
     // HARK_BENCH_PROMPT="Hey Hark.": as after a wake phrase (`WakePhrase.recognizerPrompt`).
     let prompt = ProcessInfo.processInfo.environment["HARK_BENCH_PROMPT"]
     let verbose = ProcessInfo.processInfo.environment["HARK_BENCH_VERBOSE"] == "1"
@@ -66,35 +79,57 @@ func benchPauseDecode() async throws {
     func same(_ a: ParsedIntent?, _ b: ParsedIntent?) -> Bool {
         a?.name == b?.name && a?.slots.mapValues(\.canonical) == b?.slots.mapValues(\.canonical)
     }
-    var carefulAnswered = 0, carefulWrong = 0
+    func words(_ text: String) -> [String] {
+        text.lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "'") }).map(String.init)
+    }
+    func fastDecode(_ audio: [Float], window: Int, tokens: Int) throws -> Outcome {
+        var fast = ListenerConfig.fastPauseDecodeOptions
+        fast.shortenedWindowMinimumSeconds = window
+        fast.initialPrompt = prompt
+        fast.maxNewTokens = tokens
+        let clock = ContinuousClock.now
+        let transcript = try transcriber.recognize(audio, options: fast)
+        let seconds = (ContinuousClock.now - clock).seconds
+        // What the listener reports: segments with likely words or a low no-speech probability.
+        let text = transcript.segments.filter { listening.isSpeech($0, sureWordsOutweighNoSpeech: true) }.map(\.text).joined()
+        return Outcome(intent: complete(text), words: words(text),
+                       minLogProb: transcript.segments.compactMap(\.minTokenLogProb).min() ?? -.infinity, seconds: seconds)
+    }
+    func count(_ tally: inout Tally, answered intent: ParsedIntent?, truth: ParsedIntent?, example: String) {
+        guard let intent else { return }
+        tally.answered += 1
+        if !same(intent, truth) { tally.wrong += 1; tally.examples.append(example) }
+    }
     for (name, clip, said) in clips {
         guard let lastLoud = clip.lastIndex(where: { abs($0) > 0.00316 }) else { continue }
-        let audio = [Float](repeating: 0, count: 4800) + clip[...lastLoud] + [Float](repeating: 0, count: 1024)
+        let tail = [Float](repeating: 0, count: 1024)
+        func cut(lead: Int) -> [Float] { [Float](repeating: 0, count: lead) + clip[...lastLoud] + tail }
         var careful = ListenerConfig.defaultFinalOptions
         careful.initialPrompt = prompt
-        careful.maxNewTokens = 16 + Int((Double(audio.count) / 16000 * 6).rounded(.up))
-        var clock = ContinuousClock.now
-        let reference = try transcriber.recognize(audio, options: careful).text
+        careful.maxNewTokens = 16 + Int((Double(clip.count + 4800) / 16000 * 6).rounded(.up))
+        let clock = ContinuousClock.now
+        let reference = try transcriber.recognize(cut(lead: 4800), options: careful).text
         carefulSeconds.append((ContinuousClock.now - clock).seconds)
         // The intent of the words said (the careful decode's when unknown: the coffee orders).
         let truth = complete(said ?? reference)
         if let intent = complete(reference) { carefulAnswered += 1; if !same(intent, truth) { carefulWrong += 1 } }
         var line = "  \(name): careful \"\(reference)\""
-        for window in windows {
-            var fast = ListenerConfig.fastPauseDecodeOptions
-            fast.shortenedWindowMinimumSeconds = window
-            fast.initialPrompt = prompt
-            fast.maxNewTokens = careful.maxNewTokens
-            clock = ContinuousClock.now
-            let transcript = try transcriber.recognize(audio, options: fast)
-            let seconds = (ContinuousClock.now - clock).seconds
-            // What the listener reports: segments with likely words or a low no-speech probability.
-            let intent = complete(transcript.segments.filter { listening.isSpeech($0, sureWordsOutweighNoSpeech: true) }.map(\.text).joined())
-            let minLogProb = transcript.segments.compactMap(\.minTokenLogProb).min() ?? -.infinity
-            rows[window, default: []].append(Row(minLogProb: minLogProb, answered: intent != nil,
-                                                 wrong: intent != nil && !same(intent, truth), seconds: seconds))
-            line += String(format: " | %ds \"%@\" min %.2f%@", window, transcript.text, minLogProb,
-                           intent == nil ? "" : (same(intent, truth) ? " ok" : " WRONG"))
+        for lead in leads {
+            cuts += 1
+            let primary = try fastDecode(cut(lead: lead), window: 6, tokens: careful.maxNewTokens!)
+            fastSeconds.append(primary.seconds)
+            let said = "\(name) lead \(lead): \(primary.words.joined(separator: " "))"
+            count(&alone, answered: primary.intent, truth: truth, example: said)
+            line += String(format: " | lead %d \"%@\" min %.2f%@", lead, primary.words.joined(separator: " "), primary.minLogProb,
+                           primary.intent == nil ? "" : (same(primary.intent, truth) ? " ok" : " WRONG"))
+            for (k, checker) in checkers.enumerated() {
+                let other = try fastDecode(cut(lead: max(0, lead + checker.extraLead)), window: checker.window, tokens: careful.maxNewTokens!)
+                let example = said + " / " + other.words.joined(separator: " ")
+                count(&agreeWords[k], answered: other.words == primary.words ? primary.intent : nil, truth: truth, example: example)
+                count(&agreeIntent[k], answered: other.intent != nil && same(other.intent, primary.intent) ? primary.intent : nil,
+                      truth: truth, example: example)
+                line += " [\(other.words.joined(separator: " "))]"
+            }
         }
         if verbose { print(line) }
     }
@@ -112,21 +147,22 @@ func benchPauseDecode() async throws {
         let transcript = try transcriber.recognize(Array(samples), options: fast)
         noiseClips += 1
         let text = transcript.segments.filter { listening.isSpeech($0, sureWordsOutweighNoSpeech: true) }.map(\.text).joined()
-        if !listening.isDoubtful(transcript), complete(text) != nil { noiseCommands.append("\(fields[0]): \(text)") }
+        if complete(text) != nil { noiseCommands.append("\(fields[0]): \(text)") }
         if verbose { print("  \(fields[0]): fast \"\(transcript.text)\" \(transcript.segments.map { String(format: "nsp %.2f avg %.2f min %.2f", $0.noSpeechProb, $0.avgLogProb, $0.minTokenLogProb ?? 0) })") }
     }
     print("non-speech (category C): \(noiseClips) clips, fast decodes that would answer a command: \(noiseCommands.count) \(noiseCommands)")
-    print("pause decodes of \(clips.count) command clips (70 corpus B, \(clips.count - 70) espeak-ng), tiny.en; careful decode median "
-          + String(format: "%.0f ms", median(carefulSeconds) * 1000) + ", \(carefulAnswered) answered, \(carefulWrong) wrong")
-    for window in windows {
-        let all = rows[window] ?? []
-        var line = String(format: "  window >= %2d s: median %3.0f ms;", window, median(all.map(\.seconds)) * 1000)
-        for gate: Float in [-Float.infinity, -3, -2, -1.5, -1, -0.7, -0.5] {
-            let kept = all.filter { $0.answered && $0.minLogProb >= gate }
-            line += String(format: " gate %@: %d answered, %d wrong;", gate == -Float.infinity ? "none" : String(format: "%.1f", gate),
-                           kept.count, kept.filter { $0.wrong }.count)
-        }
-        print(line)
+    print("pause decodes of \(clips.count) command clips (70 corpus B, \(clips.count - 70) espeak-ng) x \(leads.count) lead-ins = \(cuts) cuts, tiny.en"
+          + (prompt.map { ", prompt \"\($0)\"" } ?? ""))
+    print(String(format: "  careful decode (beam 5, full window, lead 300 ms): median %.0f ms, %d of %d clips answered, %d wrong",
+                 median(carefulSeconds) * 1000, carefulAnswered, clips.count, carefulWrong))
+    print(String(format: "  fast decode (greedy, window >= 6 s): median %.0f ms", median(fastSeconds) * 1000))
+    func report(_ label: String, _ tally: Tally) {
+        print("  \(label): \(tally.answered) of \(cuts) cuts answered, \(tally.wrong) wrong" + (tally.examples.isEmpty ? "" : " \(tally.examples)"))
+    }
+    report("fast alone", alone)
+    for (k, checker) in checkers.enumerated() {
+        report("fast + checker (\(checker.name)) agreeing on the words", agreeWords[k])
+        report("fast + checker (\(checker.name)) agreeing on the intent", agreeIntent[k])
     }
 }
 

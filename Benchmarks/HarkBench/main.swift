@@ -17,6 +17,7 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("assistant-agreement", benchAssistantAgreement),
     ("pause-decode", benchPauseDecode),
     ("pause-cuts", benchPauseCuts),
+    ("pause-timing", benchPauseTiming),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

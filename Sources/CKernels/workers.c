@@ -159,3 +159,9 @@ void hark_workers_run(size_t threads, size_t tasks, hark_workers_fn fn, void *co
     }
     pthread_mutex_unlock(&dispatch_lock);
 }
+
+static _Thread_local int caller_threads = 0;
+
+void hark_workers_set_caller_threads(int threads) { caller_threads = threads > 0 ? threads : 0; }
+
+int hark_workers_caller_threads(void) { return caller_threads; }

@@ -98,7 +98,9 @@ import Testing
         #expect(fractions.values == fractions.values.sorted())
     }
 
-    /// Several recordings at once from one loaded model give the same text as one at a time.
+    /// Several recordings at once from one loaded model give the same text as one at a time,
+    /// also with a thread count per decode (the listener's fast pause decode and its check run
+    /// side by side on one core each), and that count stays the decode's own.
     @Test func concurrentTranscriptionsShareTheModel() async throws {
         let transcriber = try Self.transcriber.get()
         let files = ["A_dictation/pocketsphinx__librivox_sense_and_sensibility_0930.wav", "A_dictation/cmu_arctic_axb_a0005.wav"]
@@ -107,16 +109,24 @@ import Testing
         options.beamSize = 1
         var sequential: [String] = []
         for clip in clips { sequential.append(try await transcriber.transcribe(clip, options: options).text) }
-        let greedy = options
-        let concurrent = try await withThrowingTaskGroup(of: (Int, String).self) { group in
-            for (i, clip) in clips.enumerated() {
-                group.addTask { (i, try await transcriber.transcribe(clip, options: greedy).text) }
+        for threads in [nil, 1] {
+            var greedy = options
+            greedy.threads = threads
+            let concurrent = try await withThrowingTaskGroup(of: (Int, String).self) { [greedy] group in
+                for (i, clip) in clips.enumerated() {
+                    group.addTask { (i, try await transcriber.transcribe(clip, options: greedy).text) }
+                }
+                var out = [String](repeating: "", count: clips.count)
+                for try await (i, text) in group { out[i] = text }
+                return out
             }
-            var out = [String](repeating: "", count: clips.count)
-            for try await (i, text) in group { out[i] = text }
-            return out
+            #expect(concurrent == sequential, "threads \(String(describing: threads))")
         }
-        #expect(concurrent == sequential)
+        let before = gemmThreads
+        var one = options
+        one.threads = 1
+        _ = try transcriber.transcribeSync(clips[1], options: one)
+        #expect(gemmThreads == before, "the next decode on this thread has the process's thread count again")
     }
 
     @Test func badOptionsAreClearErrors() async throws {

@@ -134,6 +134,10 @@ func utterances(_ events: [ListenEvent]) -> [(start: Double, end: Double)] {
         #expect(object["text"] as? String == "hi \"you\"")
         #expect(object["start"] as? Double == 1.235)
         #expect(!line.contains("\n"))
+        let pause = ListenEvent.pause(text: "set a timer", start: 0, end: 1, alternatives: ["set a tyler"]).json
+        let paused = try #require(try JSONSerialization.jsonObject(with: Data(pause.utf8)) as? [String: Any])
+        #expect(paused["alternatives"] as? [String] == ["set a tyler"])
+        #expect(!ListenEvent.pause(text: "hi", start: 0, end: 1).json.contains("alternatives"))
     }
 
     @Test func boundariesOfASyntheticRecordingFromAWAVFile() async throws {

@@ -30,10 +30,13 @@ typealias FloatBuffer = Buffer<Float>
 /// Half floats as their bit patterns (packed decoder weights).
 typealias HalfBuffer = Buffer<UInt16>
 
-/// Threads for the large matrix products (hark_sgemm): the count the transcriber gives OpenBLAS
-/// (`--threads`), so one setting governs both. Products with few rows (decoder steps) always run
-/// on the calling thread.
-var gemmThreads: Int32 { openblas_get_num_threads() }
+/// Threads for the matrix products and attention of a decode: `TranscriptionOptions.threads` of
+/// the decode running on this thread, else OpenBLAS's count (`OPENBLAS_NUM_THREADS`), so one
+/// setting governs both.
+var gemmThreads: Int32 {
+    let asked = hark_workers_caller_threads()
+    return asked > 0 ? asked : openblas_get_num_threads()
+}
 
 /// A dense layer y = x W^T + b with W stored [outputs, inputs] as CTranslate2 does.
 struct Linear: Sendable {

@@ -58,7 +58,8 @@ public struct TranscriptionOptions: Sendable, Codable, Equatable {
     public var suppressTokens: [Int] = [-1]
     /// Forbid a blank or end of text as the first token.
     public var suppressBlank = true
-    /// BLAS threads (nil keeps OpenBLAS's setting).
+    /// Threads of this decode's matrix products and attention (nil: OpenBLAS's setting,
+    /// `OPENBLAS_NUM_THREADS` or one per core).
     public var threads: Int? = nil
     /// Encode short audio (under 30 s) on a window just long enough for it (plus a second)
     /// instead of the full 30 s. Faster; off by default because the transcripts may differ.

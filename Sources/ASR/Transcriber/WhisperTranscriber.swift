@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Foundation
 
@@ -50,10 +51,14 @@ public final class WhisperTranscriber: Sendable {
         if let maxNewTokens = options.maxNewTokens, maxNewTokens < 1 {
             throw ASRError.invalidInput(reason: "maxNewTokens must be at least 1 (got \(maxNewTokens))")
         }
+        // The thread count is this decode's only: other decodes may run on other threads at the
+        // same time (the listener's fast pause decode and its check).
+        let previousThreads = hark_workers_caller_threads()
         if let threads = options.threads {
             guard threads >= 1 else { throw ASRError.invalidInput(reason: "threads must be at least 1") }
-            openblas_set_num_threads(Int32(threads))
+            hark_workers_set_caller_threads(Int32(threads))
         }
+        defer { hark_workers_set_caller_threads(previousThreads) }
         let tokens = specialTokens
         if options.task == .translate && !tokens.isMultilingual {
             throw ASRError.invalidInput(reason: "this model is English-only: it cannot translate")

@@ -8,8 +8,10 @@ public enum ListenEvent: Sendable, Equatable {
     case partial(text: String, committedWords: Int)
     /// The speaker paused: the text of the utterance so far (`start..<end` seconds), decoded
     /// while they stayed quiet. The utterance is still open: speech may resume, and its
-    /// `final` follows (the same text when it does not).
-    case pause(text: String, start: Double, end: Double)
+    /// `final` follows (the same text when it does not). `alternatives`: the same audio read by
+    /// the check decode (`ListenerConfig.pauseCheckOptions`), when the text comes from a fast
+    /// decode: act on the pause only when they mean the same.
+    case pause(text: String, start: Double, end: Double, alternatives: [String] = [])
     /// The recognized text of an utterance covering `start..<end` seconds.
     case final(text: String, start: Double, end: Double)
     /// The utterance `start..<end` ended (after its `final`, or alone when it held no words).
@@ -23,7 +25,9 @@ public enum ListenEvent: Sendable, Equatable {
         switch self {
         case let .speechStart(time): object = ["event": "speechStart", "time": rounded(time)]
         case let .partial(text, committed): object = ["event": "partial", "text": text, "committedWords": committed]
-        case let .pause(text, start, end): object = ["event": "pause", "text": text, "start": rounded(start), "end": rounded(end)]
+        case let .pause(text, start, end, alternatives):
+            object = ["event": "pause", "text": text, "start": rounded(start), "end": rounded(end)]
+            if !alternatives.isEmpty { object["alternatives"] = alternatives }
         case let .final(text, start, end): object = ["event": "final", "text": text, "start": rounded(start), "end": rounded(end)]
         case let .speechEnd(start, end): object = ["event": "speechEnd", "start": rounded(start), "end": rounded(end)]
         case let .warning(message): object = ["event": "warning", "message": message]

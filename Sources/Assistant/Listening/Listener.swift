@@ -53,10 +53,12 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// time: they share the CPU) and is reported as a second `.pause` if the speaker is still
     /// quiet. nil: the early final decode is the only pause transcript.
     public var pauseOptions: TranscriptionOptions? = nil
-    /// A pause transcript whose least likely token has a log-probability below this is not
-    /// reported (greedy decodes; nil reports all): one doubtful word can make a different
-    /// command ("set a Tyler 410 seconds"), and the careful decode comes soon after.
-    public var pauseTokenLogProbFloor: Float? = -2
+    /// A second decode of the fast pause decode's audio (`pauseOptions`), run right after it:
+    /// its text goes with the `.pause` as an alternative reading, and the assistant acts only
+    /// when both mean the same command. A fast decode can mishear with confidence where the
+    /// utterance happens to be cut ("set a Tyler 410 seconds"); a decode on another window
+    /// rarely makes the same mistake. nil: no check.
+    public var pauseCheckOptions: TranscriptionOptions? = nil
     /// An early decode counts for the utterance when it was taken in the same pause (no speech
     /// since) and its audio ends within this much of the endpointer's end.
     public var speculationToleranceMs = 250
@@ -75,20 +77,16 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// after 64 ms of quiet and its transcript is the pause transcript, so a complete command is
     /// answered about half a second after the speaker stops.
     ///
-    /// A fast pause decode first (`pauseOptions = fastPauseDecodeOptions`) answers in about a
-    /// quarter of a second but is off: it can hear a different command, and no confidence
-    /// separates that. "Set a timer for ten seconds" (espeak-ng, after "Hey Hark.") decodes as
-    /// "Set a Tyler 410 seconds" when the cut starts 128 ms before the speech, with its least
-    /// likely token at log-probability -1.6, while the right decodes of other cuts go down to
-    /// -3.0 (`scripts/bench pause-cuts`). Measure it with
+    /// A fast pause decode first (`pauseOptions = fastPauseDecodeOptions`, checked by
+    /// `fastPauseCheckOptions`) answers sooner. Measure it with
     /// `HARK_BENCH_PAUSE_DECODE=fast scripts/bench assistant` and `scripts/bench pause-decode`.
     public static let commands: ListenerConfig = {
         var config = ListenerConfig()
         config.pauseMs = 64
         return config
     }()
-    /// The fast pause decode (off by default, see `commands`): greedy on a shortened window of at
-    /// least 6 s (about 70 ms; windows of 2 s answered fewer one-word commands: "Yes, yes,").
+    /// The fast pause decode: greedy on a shortened window of at least 6 s (about 70 ms; windows
+    /// of 2 s answered fewer one-word commands: "Yes, yes,").
     public static var fastPauseDecodeOptions: TranscriptionOptions {
         var fast = defaultPartialOptions
         fast.shortenedWindowMinimumSeconds = 6
@@ -98,6 +96,16 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
         fast.minimumSpeechConfidence = nil
         fast.gateNoSpeechThreshold = nil
         return fast
+    }
+    /// The fast pause decode's check: the same on a window of at least 10 s. Alone, the fast
+    /// decode heard "Set a Tyler 410 seconds" (espeak-ng, after "Hey Hark.") when the cut began
+    /// 128 ms before the speech, more confidently (lowest token log-probability -1.6) than it
+    /// heard the right words on other cuts; the 10 s window read "Set a timer for 10 seconds" on
+    /// every cut (`scripts/bench pause-cuts`).
+    public static var fastPauseCheckOptions: TranscriptionOptions {
+        var check = fastPauseDecodeOptions
+        check.shortenedWindowMinimumSeconds = 10
+        return check
     }
     /// For dictation: an utterance ends after 1.2 s of silence. Phrases separated by a breath
     /// stay one utterance, and Whisper transcribes each phrase with the others as context (a
@@ -134,12 +142,6 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// at 0.69, where the full window gives 0.23).
     public func isSpeech(_ segment: TranscriptSegment, sureWordsOutweighNoSpeech: Bool) -> Bool {
         segment.noSpeechProb <= noSpeechThreshold || (sureWordsOutweighNoSpeech && segment.avgLogProb > -1)
-    }
-
-    /// Whether a pause transcript holds a token below `pauseTokenLogProbFloor` (not acted on).
-    public func isDoubtful(_ transcript: Transcript) -> Bool {
-        guard let floor = pauseTokenLogProbFloor else { return false }
-        return transcript.segments.contains { ($0.minTokenLogProb ?? 0) < floor }
     }
 
     /// `options` for `samples` of audio: `maxNewTokens` from the token budget unless set.
@@ -192,7 +194,6 @@ public final class ListenStatistics: @unchecked Sendable {
     private var _dropWarnings = 0
     private var _droppedSamples = 0
     private var _capturedSamples = 0
-    private var _doubtfulPauses = 0
     private var _processedSamples = 0
     private var _sampleRate = 16_000
 
@@ -206,8 +207,6 @@ public final class ListenStatistics: @unchecked Sendable {
     public var speculations: Int { lock.withLock { _speculations } }
     /// `.pause` transcripts reported (early decodes that finished while the speaker was quiet).
     public var pauses: Int { lock.withLock { _pauses } }
-    /// Pause transcripts not reported because a token was doubtful (`pauseTokenLogProbFloor`).
-    public var doubtfulPauses: Int { lock.withLock { _doubtfulPauses } }
     /// Times finals fell more than `behindWarningSeconds` behind real time (one per episode).
     public var behindEpisodes: Int { lock.withLock { _behindEpisodes } }
     /// The largest decision-to-final delay seen, seconds.
@@ -236,7 +235,6 @@ public final class ListenStatistics: @unchecked Sendable {
     func recordPartial(seconds: Double) { lock.withLock { _partials += 1; _partialSeconds += seconds } }
     func recordSpeculation() { lock.withLock { _speculations += 1 } }
     func recordPause() { lock.withLock { _pauses += 1 } }
-    func recordDoubtfulPause() { lock.withLock { _doubtfulPauses += 1 } }
     func recordBehindEpisode() { lock.withLock { _behindEpisodes += 1 } }
     func recordDrop(samples: Int) { lock.withLock { _droppedSamples += samples; _dropWarnings += 1 } }
     func setTotals(captured: Int, processed: Int, sampleRate: Int) {
@@ -537,6 +535,9 @@ struct RecognitionWorker {
                 let samples = audio(start, position)
                 pauseDecode = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
                                                options: config.bounded(options, samples: samples.count, sampleRate: sampleRate),
+                                               checkOptions: config.pauseCheckOptions.map {
+                                                   config.bounded($0, samples: samples.count, sampleRate: sampleRate)
+                                               },
                                                start: start, end: position, voicedEnd: lastVoiced) { ring.wakeReader() }
                 return
             }
@@ -565,20 +566,24 @@ struct RecognitionWorker {
             running.reported = true
             // A failed decode is reported by the final, which decodes again.
             guard let transcript = try? running.wait() else { continue }
-            if config.isDoubtful(transcript) {
-                statistics.recordDoubtfulPause()
-                continue
-            }
-            var text = spokenText(transcript, sureWordsOutweighNoSpeech: running.options.shortenedEncoderWindow)
-            if running.options.shortenedEncoderWindow {
-                // A fast decode (greedy, short window) may loop like a partial's: the decoder's
-                // `LoopGuard` stops most loops; this also cuts ones that change case or punctuation.
-                text = withoutRepeatedPrefix(text.split(whereSeparator: \.isWhitespace).map(String.init)).joined(separator: " ")
-            }
+            let text = pauseText(transcript, options: running.options)
             guard !text.isEmpty else { continue }
+            // A failed check reads as no words: the consumer then finds no agreement.
+            let alternatives = running.checkOptions.map { options in
+                [(try? running.checkResult?.get()).map { pauseText($0, options: options) } ?? ""]
+            } ?? []
             statistics.recordPause()
-            emit(.pause(text: text, start: seconds(running.start), end: seconds(running.end)))
+            emit(.pause(text: text, start: seconds(running.start), end: seconds(running.end), alternatives: alternatives))
         }
+    }
+
+    /// The spoken text of an early decode for a `.pause`.
+    func pauseText(_ transcript: Transcript, options: TranscriptionOptions) -> String {
+        let text = spokenText(transcript, sureWordsOutweighNoSpeech: options.shortenedEncoderWindow)
+        guard options.shortenedEncoderWindow else { return text }
+        // A fast decode (greedy, short window) may loop like a partial's: the decoder's
+        // `LoopGuard` stops most loops; this also cuts ones that change case or punctuation.
+        return withoutRepeatedPrefix(text.split(whereSeparator: \.isWhitespace).map(String.init)).joined(separator: " ")
     }
 
     mutating func partial(from start: Int, to end: Int, emit: (ListenEvent) -> Void) throws {
@@ -633,7 +638,9 @@ extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
 
-/// One decode on its own thread; `wait()` gives its result.
+/// One decode on its own thread, and optionally a second decode of the same audio with
+/// `checkOptions` on another thread at the same time; `wait()` gives the first's result once
+/// both are done.
 final class BackgroundDecode: @unchecked Sendable {
     /// Stream samples decoded: `start..<end`.
     let start: Int
@@ -643,37 +650,59 @@ final class BackgroundDecode: @unchecked Sendable {
     /// Wall seconds from the capture of the audio that ends `start..<end` to the decode's start.
     var delaySeconds = 0.0
     let options: TranscriptionOptions
+    let checkOptions: TranscriptionOptions?
     let began = ContinuousClock.now
     /// Reported as a `.pause` already (touched by the recognition thread only).
     var reported = false
     private let condition = NSCondition()
     private var result: Result<Transcript, Error>?
+    private var check: Result<Transcript, Error>?
 
-    /// Decodes on a new thread; `finished` runs on it once the result is stored.
-    init(recognizer: any SpeechRecognizing, samples: [Float], options: TranscriptionOptions, start: Int, end: Int,
+    /// Decodes on a new thread (two with `checkOptions`, each given half the cores unless the
+    /// options set `threads`); `finished` runs once the results are stored.
+    init(recognizer: any SpeechRecognizing, samples: [Float], options: TranscriptionOptions,
+         checkOptions: TranscriptionOptions? = nil, start: Int, end: Int,
          voicedEnd: Int, finished: @escaping @Sendable () -> Void = {}) {
         self.start = start
         self.end = end
         self.voicedEnd = voicedEnd
-        self.options = options
-        let thread = Thread { [self] in
-            let outcome = Result { try recognizer.recognize(samples, options: options) }
-            condition.withLock {
-                result = outcome
-                condition.broadcast()
-            }
-            finished()
+        var options = options, checkOptions = checkOptions
+        if checkOptions != nil {
+            // Side by side, one core each (on two cores) beats one after the other on both:
+            // small products of one short decode do not keep two cores busy.
+            let half = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
+            options.threads = options.threads ?? half
+            if checkOptions?.threads == nil { checkOptions?.threads = half }
         }
-        thread.name = "hark.listen.final"
-        thread.start()
+        self.options = options
+        self.checkOptions = checkOptions
+        let run = { (options: TranscriptionOptions, store: @escaping @Sendable (BackgroundDecode, Result<Transcript, Error>) -> Void) in
+            let thread = Thread { [self] in
+                let outcome = Result { try recognizer.recognize(samples, options: options) }
+                let done = condition.withLock {
+                    store(self, outcome)
+                    condition.broadcast()
+                    return result != nil && (self.checkOptions == nil || check != nil)
+                }
+                if done { finished() }
+            }
+            thread.name = "hark.listen.final"
+            thread.start()
+        }
+        run(options) { $0.result = $1 }
+        if let checkOptions { run(checkOptions) { $0.check = $1 } }
     }
 
-    var isFinished: Bool { condition.withLock { result != nil } }
+    var isFinished: Bool { condition.withLock { result != nil && (checkOptions == nil || check != nil) } }
 
+    /// The first decode's transcript, once every decode is done.
     func wait() throws -> Transcript {
         condition.lock()
         defer { condition.unlock() }
-        while result == nil { condition.wait() }
+        while result == nil || (checkOptions != nil && check == nil) { condition.wait() }
         return try result!.get()
     }
+
+    /// The check decode's outcome (once finished), if `checkOptions` were given.
+    var checkResult: Result<Transcript, Error>? { condition.withLock { check } }
 }

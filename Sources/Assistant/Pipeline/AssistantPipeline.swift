@@ -100,6 +100,7 @@ public final class AssistantPipeline: Sendable {
             listening.finalOptions.initialPrompt = wake.recognizerPrompt
             listening.partialOptions.initialPrompt = wake.recognizerPrompt
             listening.pauseOptions?.initialPrompt = wake.recognizerPrompt
+            listening.pauseCheckOptions?.initialPrompt = wake.recognizerPrompt
         }
         listener = Listener(recognizer: recognizer, detector: detector, config: listening)
         self.responder = responder
@@ -130,10 +131,18 @@ public final class AssistantPipeline: Sendable {
                 state.utterance = UtteranceState(start: time)
             case let .partial(text, _):
                 if let shown = state.partial(text, pipeline: self) { emit(.partial(text: shown)) }
-            case let .pause(text, start, end):
+            case let .pause(text, start, end, alternatives):
                 guard config.answersOnPause, config.mode != .pushToTalk, state.utterance?.early == nil,
                       let command = state.command(in: text, start: start, pipeline: self),
                       let intent = responder.acceptedIntent(command), !responder.hasFreeText(intent) else { continue }
+                // A fast decode's words are acted on only when its check reads the same command.
+                guard alternatives.allSatisfy({ alternative in
+                    state.command(in: alternative, start: start, pipeline: self)
+                        .flatMap(responder.acceptedIntent)?.means(sameAs: intent) ?? false
+                }) else {
+                    statistics.record(.disputedPause)
+                    continue
+                }
                 // Reports wake and final, and closes the follow-on window, as the final would.
                 _ = state.final(text, start: start, end: end, pipeline: self)
                 state.utterance?.early = text
@@ -216,7 +225,7 @@ struct UtteranceState {
 
 /// How the assistant's answers to spoken commands came about (thread-safe; read at any time).
 public final class AssistantStatistics: @unchecked Sendable {
-    /// The ways a spoken command gets answered.
+    /// What became of a spoken command.
     public enum Answer: Sendable {
         /// On a pause, before the endpoint (a complete intent).
         case early
@@ -226,6 +235,8 @@ public final class AssistantStatistics: @unchecked Sendable {
         case followOn
         /// After an early answer, the final's words differed (not the early words plus more).
         case earlyMismatch
+        /// Not answered on a fast pause decode: its check read another command, or none.
+        case disputedPause
     }
 
     private let lock = NSLock()
@@ -237,6 +248,7 @@ public final class AssistantStatistics: @unchecked Sendable {
     public var endpointAnswers: Int { lock.withLock { counts[.endpoint, default: 0] } }
     public var followOnAnswers: Int { lock.withLock { counts[.followOn, default: 0] } }
     public var earlyMismatches: Int { lock.withLock { counts[.earlyMismatch, default: 0] } }
+    public var disputedPauses: Int { lock.withLock { counts[.disputedPause, default: 0] } }
 
     func record(_ answer: Answer) { lock.withLock { counts[answer, default: 0] += 1 } }
 }

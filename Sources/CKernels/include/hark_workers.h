@@ -20,6 +20,11 @@ typedef void (*hark_workers_fn)(void *context, size_t task);
 /// as long as each task's arithmetic does not.
 void hark_workers_run(size_t threads, size_t tasks, hark_workers_fn fn, void *context);
 
+/// A thread count that the calling thread's work asks for (0: none set), so that two decodes on
+/// two threads can each take one core, whatever the process-wide setting is.
+void hark_workers_set_caller_threads(int threads);
+int hark_workers_caller_threads(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,12 @@ public struct ParsedIntent: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case name = "intent", slots, confidence, text }
+
+    /// The same command: the same intent with the same canonical slot values, however worded
+    /// ("set a timer for 10 seconds" and "Set a timer for ten seconds.").
+    public func means(sameAs other: ParsedIntent) -> Bool {
+        name == other.name && slots.mapValues(\.canonical) == other.slots.mapValues(\.canonical)
+    }
 }
 
 /// The outcome of recognition: an accepted intent, or a rejection with the best candidate

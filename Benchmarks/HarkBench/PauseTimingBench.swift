@@ -1,0 +1,56 @@
+import Assistant
+import Audio
+import Foundation
+import VAD
+
+/// Where the listener's pause decodes start, against the end of speech (the clip's last loud
+/// sample, as `hark-bench assistant` measures it), on the corpus command clips: the last frame
+/// the voice detector heard as speech, and the moment `pauseMs` of quiet after it has been
+/// captured (chunks of 512 samples, as the bench plays them). Deterministic: no timing.
+func benchPauseTiming() async throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+    let detector = try VoiceActivityDetectors.makeDefault(sileroModel: root.appendingPathComponent("models/silero_vad_16k.safetensors"))
+    let manifest = try String(contentsOf: corpus.appendingPathComponent("manifest.tsv"), encoding: .utf8)
+    var clips: [[Float]] = []
+    for line in manifest.split(separator: "\n").dropFirst() {
+        let fields: [Substring] = line.split(separator: "\t", omittingEmptySubsequences: false)
+        if fields.count > 6 && fields[5] == "B" && !fields[6].isEmpty {
+            clips.append(try AudioClip.load(corpus.appendingPathComponent(String(fields[0])).path, sampleRate: 16000).samples)
+        }
+    }
+    let config = ListenerConfig.commands
+    for threshold in [config.endpointer.endThreshold, 0.5] {
+        var lastVoicedLag: [Double] = [], triggers: [Int: [Double]] = [:]
+        for clip in clips {
+            guard let lastLoud = clip.lastIndex(where: { abs($0) > 0.00316 }) else { continue }
+            let end = 8000 + lastLoud + 1
+            let samples = [Float](repeating: 0, count: 8000) + clip + [Float](repeating: 0, count: 32000)
+            var endpointer = try Endpointer(detector: detector, config: config.endpointer)
+            var lastVoiced = 0, position = 0
+            var quietSince: [Int: Int] = [:]
+            for chunkStart in stride(from: 0, to: samples.count, by: 512) {
+                let chunk = Array(samples[chunkStart..<min(samples.count, chunkStart + 512)])
+                _ = endpointer.process(chunk)
+                position = chunkStart + chunk.count
+                if endpointer.isSpeaking && endpointer.lastProbability >= threshold {
+                    lastVoiced = endpointer.position
+                    quietSince = [:]
+                }
+                for pauseMs in [32, 64] where endpointer.isSpeaking && quietSince[pauseMs] == nil
+                    && endpointer.lastProbability < threshold && position - lastVoiced >= pauseMs * 16 {
+                    quietSince[pauseMs] = position
+                }
+            }
+            lastVoicedLag.append(Double(lastVoiced - end) / 16)
+            for (pauseMs, at) in quietSince { triggers[pauseMs, default: []].append(Double(at - end) / 16) }
+        }
+        func line(_ values: [Double]) -> String {
+            let sorted = values.sorted()
+            return String(format: "p5 %4.0f, p50 %4.0f, p95 %4.0f ms", sorted[sorted.count / 20], sorted[sorted.count / 2], sorted[sorted.count * 19 / 20])
+        }
+        print("speech ends below probability \(threshold), \(clips.count) corpus command clips:")
+        print("  last voiced frame - end of speech:     " + line(lastVoicedLag))
+        for pauseMs in [32, 64] { print("  pause of \(pauseMs) ms captured - end of speech: " + line(triggers[pauseMs] ?? [0])) }
+    }
+}
