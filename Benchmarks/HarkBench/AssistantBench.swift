@@ -93,6 +93,8 @@ func benchAssistant() async throws {
 
     for (title, clips) in [("corpus command clips (category B)", corpusClips), ("Hark commands spoken by espeak-ng", spoken)] {
         var toIntent = Split(), toAudio = Split(), toFinal = Split(), decisionToIntent: [Double] = []
+        // The clips a skill answered (an intent matched): the issue's first-reply target is for these.
+        var skillToIntent = Split(), skillToAudio = Split()
         var intents = 0, pauses = 0, disputed = 0, mismatches = 0
         for (text, clip) in clips {
             guard let lastLoud = clip.lastIndex(where: { abs($0) > 0.00316 }) else { continue }
@@ -123,6 +125,10 @@ func benchAssistant() async throws {
                 decisionToIntent.append(milliseconds(result - (started + .microseconds(Int64(decision * 1_000_000)))))
             }
             if let audio = marks[.firstSample] { toAudio.add(milliseconds(audio - end), early: early) }
+            if let intent = marks[.intent] {
+                skillToIntent.add(milliseconds(intent - end), early: early)
+                if let audio = marks[.firstSample] { skillToAudio.add(milliseconds(audio - end), early: early) }
+            }
         }
         print("assistant latency, \(title): \(toIntent.all.count) clips (\(intents) matched an intent), real time, tiny.en, always listening, "
               + "answers on pause \(config.answersOnPause ? "on" : "off"), pause \(listening.pauseMs) ms, pause decode "
@@ -134,7 +140,9 @@ func benchAssistant() async throws {
         print("  end of speech -> intent result:      " + toIntent.line + " (target 250 ms)")
         print(String(format: "  endpoint decision -> intent result:  p50 %4.0f ms, p95 %4.0f ms (at the endpoint only; trailing silence %d ms)",
                      percentile(decisionToIntent, 0.5), percentile(decisionToIntent, 0.95), pipeline.listener.config.endpointer.trailingSilenceMs))
-        print("  end of speech -> first reply sample: " + toAudio.line + " (target 600 ms)")
+        print("  end of speech -> first reply sample: " + toAudio.line)
+        print("  skill replies (\(skillToIntent.all.count) clips): end of speech -> intent " + skillToIntent.line + " (target 250 ms)")
+        print("  skill replies: end of speech -> first reply sample " + skillToAudio.line + " (target 600 ms)")
     }
     print("  \(blasEnvironment())")
 }

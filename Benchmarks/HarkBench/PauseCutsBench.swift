@@ -6,9 +6,12 @@ import Foundation
 /// How a fast pause decode (`ListenerConfig.fastPauseDecodeOptions`, after the wake phrase's
 /// prompt) of "set a timer for ten seconds" (espeak-ng at 160 words per minute, as the pipeline
 /// test synthesizes it) depends on where the utterance is cut: 0-512 ms of audio before the
-/// speech, 0-768 ms after it. Each line: the cut, the text, the lowest token log-probability.
-/// It showed that the fast decode can hear another command ("Set a Tyler 410 seconds" with a
-/// 128 ms lead) more confidently than it hears the right one.
+/// speech, 0-768 ms after it, and on the shortened window (at least 6 s, and 4, 8, 10 s). Each
+/// line: the cut, the fast decode's text and lowest token log-probability, the other windows'
+/// texts. It showed that the fast decode can hear another command ("Set a Tyler 410 seconds"
+/// with a 128 ms lead) more confidently than it hears the right one, that 4 and 8 s windows
+/// make the same mistake on other cuts, and that the 10 s window (the listener's check,
+/// `fastPauseCheckOptions`) read every cut right.
 func benchPauseCuts() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let transcriber = try WhisperTranscriber(modelDirectory: root.appendingPathComponent("models/whisper-tiny.en"))

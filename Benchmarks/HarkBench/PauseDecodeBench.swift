@@ -4,19 +4,20 @@ import Audio
 import Foundation
 import Intent
 
-/// How far a fast pause decode (greedy, shortened encoder window) can be trusted to answer a
-/// command before the careful decode (beam 5, full window) is done - not timed in real time, so
-/// it can be run on a busy machine.
+/// How far a fast pause decode (greedy, shortened encoder window) and its check can be trusted
+/// to answer a command before the careful decode (beam 5, full window) is done - not timed in
+/// real time, so it can be run on a busy machine.
 ///
 /// For every command clip (the corpus's category B clips with an intent label, and Hark's own
 /// commands spoken by espeak-ng at two speeds) the audio a pause decode sees (the clip up to its
-/// last loud sample plus the 64 ms pause) is decoded carefully and fast with shortened windows
-/// of at least 2, 4, 6 and 10 s. A fast decode "answers" when its transcript is a complete
-/// command (`CommandResponder.acceptedIntent`, no free-text slot); it answers wrongly when that
-/// intent differs from that of the words said (name and slot values; for the coffee orders,
-/// whose words are not given, the careful decode's). Reported per window and per gate
-/// (lowest token log-probability of the greedy decode): answered, wrong, decode time.
-/// `HARK_BENCH_PROMPT="Hey Hark."` decodes with the prompt the assistant sets after its wake phrase.
+/// last loud sample plus the 64 ms pause, after 128, 200 or 300 ms of lead-in) is decoded
+/// carefully, fast (window >= 6 s), and by check decodes. The fast decode "answers" when its
+/// transcript is a complete command (`CommandResponder.acceptedIntent`, no free-text slot) -
+/// alone, or only when a check agrees (same words, or same intent and slot values as the
+/// assistant requires); it answers wrongly when that intent differs from that of the words said
+/// (for the coffee orders, whose words are not given, the careful decode's). Category C
+/// (non-speech) must give no command. `HARK_BENCH_PROMPT="Hey Hark."` decodes with the prompt
+/// the assistant sets after its wake phrase; `HARK_BENCH_VERBOSE=1` prints every clip.
 func benchPauseDecode() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
@@ -57,10 +58,10 @@ func benchPauseDecode() async throws {
     // >= 6 s) answers alone, or only when a "checker" decode of differently cut audio agrees.
     struct Checker { var name: String; var extraLead: Int; var window: Int }
     let leads = [2048, 3200, 4800]
-    let checkers = [Checker(name: "lead +128 ms, 6 s", extraLead: 2048, window: 6),
-                    Checker(name: "lead +128 ms, 4 s", extraLead: 2048, window: 4),
-                    Checker(name: "lead -96 ms, 6 s", extraLead: -1536, window: 6),
-                    Checker(name: "same cut, 10 s", extraLead: 0, window: 10)]
+    let checkers = [Checker(name: "same cut, >= \(ListenerConfig.fastPauseCheckOptions.shortenedWindowMinimumSeconds) s: the listener's",
+                            extraLead: 0, window: ListenerConfig.fastPauseCheckOptions.shortenedWindowMinimumSeconds),
+                    Checker(name: "same cut, >= 8 s", extraLead: 0, window: 8),
+                    Checker(name: "lead -96 ms, >= 6 s", extraLead: -1536, window: 6)]
     struct Outcome { var intent: ParsedIntent?; var words: [String]; var minLogProb: Float; var seconds: Double }
     struct Tally { var answered = 0; var wrong = 0; var examples: [String] = [] }
     var alone = Tally()

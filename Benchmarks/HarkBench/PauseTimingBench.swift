@@ -21,7 +21,7 @@ func benchPauseTiming() async throws {
     }
     let config = ListenerConfig.commands
     for threshold in [config.endpointer.endThreshold, 0.5] {
-        var lastVoicedLag: [Double] = [], triggers: [Int: [Double]] = [:]
+        var lastVoicedLag: [Double] = [], triggers: [Int: [Double]] = [:], earlier: [Int: Int] = [:]
         for clip in clips {
             guard let lastLoud = clip.lastIndex(where: { abs($0) > 0.00316 }) else { continue }
             let end = 8000 + lastLoud + 1
@@ -35,6 +35,8 @@ func benchPauseTiming() async throws {
                 position = chunkStart + chunk.count
                 if endpointer.isSpeaking && endpointer.lastProbability >= threshold {
                     lastVoiced = endpointer.position
+                    // Pauses the speaker broke off: decodes of an unfinished utterance.
+                    for pauseMs in quietSince.keys { earlier[pauseMs, default: 0] += 1 }
                     quietSince = [:]
                 }
                 for pauseMs in [32, 64] where endpointer.isSpeaking && quietSince[pauseMs] == nil
@@ -51,6 +53,9 @@ func benchPauseTiming() async throws {
         }
         print("speech ends below probability \(threshold), \(clips.count) corpus command clips:")
         print("  last voiced frame - end of speech:     " + line(lastVoicedLag))
-        for pauseMs in [32, 64] { print("  pause of \(pauseMs) ms captured - end of speech: " + line(triggers[pauseMs] ?? [0])) }
+        for pauseMs in [32, 64] {
+            print("  pause of \(pauseMs) ms captured - end of speech: " + line(triggers[pauseMs] ?? [0])
+                  + ", \(earlier[pauseMs] ?? 0) pauses inside the \(clips.count) utterances")
+        }
     }
 }

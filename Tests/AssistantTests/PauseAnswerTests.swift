@@ -186,10 +186,11 @@ import VAD
         #expect(none.statistics.disputedPauses == 1 && none.log.intents == ["GetTime"])
     }
 
-    @Test func theAssistantsListeningPresetDecodesPausesCarefullyAndSoon() {
+    @Test func theAssistantsListeningPresetAnswersFromCheckedFastDecodes() {
         let commands = ListenerConfig.commands
         #expect(commands.pauseMs < ListenerConfig.default.pauseMs)
-        #expect(commands.pauseOptions == nil, "the pause transcript is the final's own decode")
+        #expect(commands.pauseOptions == ListenerConfig.fastPauseDecodeOptions, "a fast decode first")
+        #expect(commands.pauseCheckOptions == ListenerConfig.fastPauseCheckOptions, "checked by a second one")
         #expect(commands.finalOptions == ListenerConfig.default.finalOptions, "finals are decoded as carefully as ever")
         let fast = ListenerConfig.fastPauseDecodeOptions
         #expect(fast.beamSize == 1 && fast.shortenedEncoderWindow && fast.shortenedWindowMinimumSeconds >= 6)

@@ -73,16 +73,18 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     public init() {}
     /// For commands: an utterance ends after 600 ms of silence, so the answer comes quickly.
     public static let `default` = ListenerConfig()
-    /// For spoken commands to the assistant (`AssistantPipeline`): the final's decode starts
-    /// after 64 ms of quiet and its transcript is the pause transcript, so a complete command is
-    /// answered about half a second after the speaker stops.
-    ///
-    /// A fast pause decode first (`pauseOptions = fastPauseDecodeOptions`, checked by
-    /// `fastPauseCheckOptions`) answers sooner. Measure it with
-    /// `HARK_BENCH_PAUSE_DECODE=fast scripts/bench assistant` and `scripts/bench pause-decode`.
+    /// For spoken commands to the assistant (`AssistantPipeline`): after 32 ms of quiet a fast
+    /// decode (`fastPauseDecodeOptions`) and its check (`fastPauseCheckOptions`) run side by
+    /// side, and a complete command that both read alike is answered at once; then the final's
+    /// careful decode runs in the same pause and answers what they could not. A pause decode
+    /// only counts while the speaker stays quiet, so the short pause costs extra decodes (11
+    /// pauses inside 70 corpus commands, against 7 at 64 ms: `scripts/bench pause-timing`), not
+    /// early answers. Measure it with `scripts/bench assistant` and `scripts/bench pause-decode`.
     public static let commands: ListenerConfig = {
         var config = ListenerConfig()
-        config.pauseMs = 64
+        config.pauseMs = 32
+        config.pauseOptions = fastPauseDecodeOptions
+        config.pauseCheckOptions = fastPauseCheckOptions
         return config
     }()
     /// The fast pause decode: greedy on a shortened window of at least 6 s (about 70 ms; windows
