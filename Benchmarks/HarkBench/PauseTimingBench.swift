@@ -1,3 +1,4 @@
+import ASR
 import Assistant
 import Audio
 import Foundation
@@ -58,4 +59,51 @@ func benchPauseTiming() async throws {
                   + ", \(earlier[pauseMs] ?? 0) pauses inside the \(clips.count) utterances")
         }
     }
+}
+
+/// Wall time of the fast pause decode and its check on command clips (espeak-ng, 1-3 s): one
+/// after the other with the process's threads, or side by side with half the cores each (as
+/// the listener runs them). Timed: run it on an idle machine.
+func benchPausePair() async throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let transcriber = try WhisperTranscriber(modelDirectory: root.appendingPathComponent("models/whisper-tiny.en"))
+    var clips: [[Float]] = []
+    for text in ["what time is it", "set a timer for ten seconds", "convert five miles to kilometers", "cancel the timer"] {
+        let voice = try SpeechSynthesizer.shared.synthesize(text)
+        clips.append([Float](repeating: 0, count: 3200) + (try Resampler.resample(voice.samples, from: voice.sampleRate, to: 16000)))
+    }
+    var fast = ListenerConfig.fastPauseDecodeOptions, check = ListenerConfig.fastPauseCheckOptions
+    fast.maxNewTokens = 40
+    check.maxNewTokens = 40
+    let half = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
+    var sideFastOptions = fast, sideCheckOptions = check
+    sideFastOptions.threads = half
+    sideCheckOptions.threads = half
+    let sideFast = sideFastOptions, sideCheck = sideCheckOptions
+    var alone: [Double] = [], sequential: [Double] = [], sideBySide: [Double] = []
+    for _ in 0..<5 {
+        for clip in clips {
+            var start = ContinuousClock.now
+            _ = try transcriber.recognize(clip, options: fast)
+            alone.append((ContinuousClock.now - start).seconds)
+            _ = try transcriber.recognize(clip, options: check)
+            sequential.append((ContinuousClock.now - start).seconds)
+            start = ContinuousClock.now
+            let a = Task.detached { [clip] in try transcriber.recognize(clip, options: sideFast) }
+            let b = Task.detached { [clip] in try transcriber.recognize(clip, options: sideCheck) }
+            _ = try await (a.value, b.value)
+            sideBySide.append((ContinuousClock.now - start).seconds)
+        }
+    }
+    func line(_ v: [Double]) -> String {
+        let s = v.sorted()
+        return String(format: "min %3.0f, median %3.0f ms", s[0] * 1000, s[s.count / 2] * 1000)
+    }
+    print("fast pause decode alone (>= \(fast.shortenedWindowMinimumSeconds) s window): " + line(alone))
+    print("fast + check (>= \(check.shortenedWindowMinimumSeconds) s) one after the other: " + line(sequential))
+    print("fast + check side by side, \(half) thread(s) each:    " + line(sideBySide))
+}
+
+private extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -18,6 +18,7 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("pause-decode", benchPauseDecode),
     ("pause-cuts", benchPauseCuts),
     ("pause-timing", benchPauseTiming),
+    ("pause-pair", benchPausePair),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())
