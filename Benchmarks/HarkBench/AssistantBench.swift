@@ -118,6 +118,12 @@ func benchAssistant() async throws {
                 let u = listening.utterances.last
                 print(String(format: "  %@: %@ %.0f ms, %d pause transcripts, final \"%@\" (speculative %@, decode %.0f ms)", text, early ? "pause" : "endpoint",
                              milliseconds(result - end), listening.pauses, u?.text ?? "-", (u?.speculative ?? false) ? "yes" : "no", (u?.recognitionSeconds ?? 0) * 1000))
+                // Each pause decode: where its audio ends against the end of speech, how long after
+                // that audio was captured it started, and how long it took to its `.pause`.
+                for decode in listening.pauseDecodes {
+                    print(String(format: "    %@ pause decode: audio to %+.0f ms, started %.0f ms after, took %.0f ms", decode.fast ? "fast" : "careful",
+                                 (decode.end - 0.5 - speechEnd) * 1000, decode.startDelaySeconds * 1000, decode.seconds * 1000))
+                }
             }
             if let final = marks[.final] { toFinal.add(milliseconds(final - end), early: early) }
             // At the endpoint: the endpointer decided trailingSilenceMs after the last voiced frame.

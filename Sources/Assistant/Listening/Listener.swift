@@ -185,8 +185,21 @@ public final class ListenStatistics: @unchecked Sendable {
         public var tokenBudget: Int
     }
 
+    /// One early decode reported as a `.pause`.
+    public struct PauseDecode: Sendable, Equatable {
+        /// Stream seconds where its audio ends.
+        public var end: Double
+        /// Wall seconds from the capture of that audio to the decode's start.
+        public var startDelaySeconds: Double
+        /// Wall seconds from its start to its `.pause` (a check decode included).
+        public var seconds: Double
+        /// Decoded with `pauseOptions` (else the final's careful decode).
+        public var fast: Bool
+    }
+
     private let lock = NSLock()
     private var _utterances: [Utterance] = []
+    private var _pauseDecodes: [PauseDecode] = []
     private var _partials = 0
     private var _partialSeconds = 0.0
     private var _speculations = 0
@@ -209,6 +222,8 @@ public final class ListenStatistics: @unchecked Sendable {
     public var speculations: Int { lock.withLock { _speculations } }
     /// `.pause` transcripts reported (early decodes that finished while the speaker was quiet).
     public var pauses: Int { lock.withLock { _pauses } }
+    /// When each reported pause transcript's decode started and how long it took.
+    public var pauseDecodes: [PauseDecode] { lock.withLock { _pauseDecodes } }
     /// Times finals fell more than `behindWarningSeconds` behind real time (one per episode).
     public var behindEpisodes: Int { lock.withLock { _behindEpisodes } }
     /// The largest decision-to-final delay seen, seconds.
@@ -236,7 +251,7 @@ public final class ListenStatistics: @unchecked Sendable {
     func record(_ utterance: Utterance) { lock.withLock { _utterances.append(utterance); _worstLag = max(_worstLag, utterance.decisionToFinalSeconds) } }
     func recordPartial(seconds: Double) { lock.withLock { _partials += 1; _partialSeconds += seconds } }
     func recordSpeculation() { lock.withLock { _speculations += 1 } }
-    func recordPause() { lock.withLock { _pauses += 1 } }
+    func recordPause(_ decode: PauseDecode) { lock.withLock { _pauses += 1; _pauseDecodes.append(decode) } }
     func recordBehindEpisode() { lock.withLock { _behindEpisodes += 1 } }
     func recordDrop(samples: Int) { lock.withLock { _droppedSamples += samples; _dropWarnings += 1 } }
     func setTotals(captured: Int, processed: Int, sampleRate: Int) {
@@ -541,6 +556,7 @@ struct RecognitionWorker {
                                                    config.bounded($0, samples: samples.count, sampleRate: sampleRate)
                                                },
                                                start: start, end: position, voicedEnd: lastVoiced) { ring.wakeReader() }
+                pauseDecode?.delaySeconds = (pauseDecode!.began - newestCaptured).seconds
                 return
             }
             guard pauseDecode?.isFinished ?? true else { return }
@@ -574,7 +590,8 @@ struct RecognitionWorker {
             let alternatives = running.checkOptions.map { options in
                 [(try? running.checkResult?.get()).map { pauseText($0, options: options) } ?? ""]
             } ?? []
-            statistics.recordPause()
+            statistics.recordPause(.init(end: seconds(running.end), startDelaySeconds: running.delaySeconds,
+                                         seconds: (ContinuousClock.now - running.began).seconds, fast: running === pauseDecode))
             emit(.pause(text: text, start: seconds(running.start), end: seconds(running.end), alternatives: alternatives))
         }
     }
