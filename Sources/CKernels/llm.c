@@ -1315,6 +1315,11 @@ void hark_attention(hark_pool *pool, const float *q, const float *k_cache, const
 #define ATT_LANES 16
 #define ATT_MAX_SLOTS 64
 #define ATT_MAX_HEAD_DIM 512
+// Work (tokens x positions x heads x head_dim) below which one thread does the attention:
+// a hand-off to the pool costs about a microsecond, one row of a head about as much.
+#ifndef HARK_ATT_SERIAL_BELOW
+#define HARK_ATT_SERIAL_BELOW 16384
+#endif
 
 #if HARK_X86
 AVX2 static void fp32_to_fp16_row_avx2(const float *x, uint16_t *y, int n) {
@@ -1401,45 +1406,63 @@ AVX2 static inline float reduce16_avx2(__m256 lo, __m256 hi) {
     return _mm_cvtss_f32(t8) + _mm_cvtss_f32(_mm_movehdup_ps(t8));
 }
 
-// The same arithmetic as attention_row_f16_portable, 8 slots at a time (head_dim % 64 == 0).
+// The same arithmetic as attention_row_f16_portable, 8 slots at a time (head_dim % 64 == 0),
+// with every accumulator in a register: the scores' slots are fixed per element (d % slots),
+// and each value slot (positions j with j % slots == l) is summed whole before it is stored.
 AVX2 static void attention_row_f16_avx2(const float *q, const uint16_t *k, const uint16_t *v, int kv_width,
                                         int head_dim, int n, int slots, float scale, float *p, float *acc, float *o) {
     float qh[ATT_MAX_HEAD_DIM];
     for (int d = 0; d < head_dim; d += 8)
         _mm256_storeu_ps(qh + d, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + d), _MM_FROUND_TO_NEAREST_INT)));
-    const int vecs = slots / 8; // 2 or 8 accumulators
+#define KPROD(r, d) r = _mm256_fmadd_ps(_mm256_loadu_ps(qh + (d)), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kj + (d)))), r)
     float maxv = -INFINITY;
     for (int j = 0; j < n; j++) {
         const uint16_t *kj = k + (size_t)j * kv_width;
-        __m256 r[8];
-        for (int i = 0; i < vecs; i++) r[i] = _mm256_setzero_ps();
-        for (int d = 0; d < head_dim; d += 8) {
-            int i = (d % slots) / 8;
-            r[i] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kj + d))), r[i]);
-        }
-        __m256 lo = r[0], hi = r[1];
-        if (vecs == 8) {
-            lo = _mm256_add_ps(_mm256_add_ps(r[0], r[4]), _mm256_add_ps(r[2], r[6]));
-            hi = _mm256_add_ps(_mm256_add_ps(r[1], r[5]), _mm256_add_ps(r[3], r[7]));
+        __m256 lo, hi;
+        if (slots == ATT_MAX_SLOTS) { // 8 accumulators: element d into (d % 64) / 8
+            __m256 r0 = _mm256_setzero_ps(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0;
+            for (int d = 0; d < head_dim; d += 64) {
+                KPROD(r0, d); KPROD(r1, d + 8); KPROD(r2, d + 16); KPROD(r3, d + 24);
+                KPROD(r4, d + 32); KPROD(r5, d + 40); KPROD(r6, d + 48); KPROD(r7, d + 56);
+            }
+            lo = _mm256_add_ps(_mm256_add_ps(r0, r4), _mm256_add_ps(r2, r6));
+            hi = _mm256_add_ps(_mm256_add_ps(r1, r5), _mm256_add_ps(r3, r7));
+        } else { // 2 accumulators: element d into (d % 16) / 8
+            lo = _mm256_setzero_ps(), hi = lo;
+            for (int d = 0; d < head_dim; d += 16) { KPROD(lo, d); KPROD(hi, d + 8); }
         }
         float sc = reduce16_avx2(lo, hi) * scale;
         p[j] = sc;
         maxv = sc > maxv ? sc : maxv;
     }
+#undef KPROD
     const float inv = softmax_exponentials(p, n, maxv);
-    for (int i = 0; i < slots * head_dim; i += 8) _mm256_storeu_ps(acc + i, _mm256_setzero_ps());
-    for (int j = 0; j < n; j++) {
-        const float pj = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(p[j] * inv), _MM_FROUND_TO_NEAREST_INT)));
-        const __m256 pv = _mm256_set1_ps(pj);
-        const uint16_t *vj = v + (size_t)j * kv_width;
-        float *a = acc + (size_t)(j % slots) * head_dim;
-        for (int d = 0; d < head_dim; d += 8)
-            _mm256_storeu_ps(a + d, _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + d))),
-                                                    _mm256_loadu_ps(a + d)));
+    for (int j = 0; j < n; j++) // the probabilities, rounded to half precision
+        p[j] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(p[j] * inv), _MM_FROUND_TO_NEAREST_INT)));
+    // Slot l sums positions l, l + slots, ... in order, from zero. With fewer positions than
+    // slots the others are zero: added as zero registers below, never stored.
+    const int used = n < slots ? n : slots;
+    for (int l = 0; l < used; l++) {
+        float *a = acc + (size_t)l * head_dim;
+        for (int d = 0; d < head_dim; d += 32) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = l; j < n; j += slots) {
+                const __m256 pv = _mm256_set1_ps(p[j]);
+                const uint16_t *vj = v + (size_t)j * kv_width + d;
+                a0 = _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)vj)), a0);
+                a1 = _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + 8))), a1);
+                a2 = _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + 16))), a2);
+                a3 = _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + 24))), a3);
+            }
+            _mm256_storeu_ps(a + d, a0);
+            _mm256_storeu_ps(a + d + 8, a1);
+            _mm256_storeu_ps(a + d + 16, a2);
+            _mm256_storeu_ps(a + d + 24, a3);
+        }
     }
     for (int d = 0; d < head_dim; d += 8) {
         __m256 x[ATT_LANES];
-#define SLOT(l) _mm256_loadu_ps(acc + (size_t)(l) * head_dim + d)
+#define SLOT(l) ((l) < used ? _mm256_loadu_ps(acc + (size_t)(l) * head_dim + d) : _mm256_setzero_ps())
         for (int l = 0; l < ATT_LANES; l++)
             x[l] = slots == ATT_LANES ? SLOT(l)
                                       : _mm256_add_ps(_mm256_add_ps(SLOT(l), SLOT(32 + l)), _mm256_add_ps(SLOT(16 + l), SLOT(48 + l)));
@@ -1492,7 +1515,7 @@ void hark_attention_f16(hark_pool *pool, const float *q, const uint16_t *k_cache
     ensure_init();
     attention_f16_task task = {q, k_cache, v_cache, out, scratch, tokens, pos0, heads, kv_heads, head_dim,
                                hark_attention_f16_scratch(tokens, pos0, head_dim)};
-    if (!pool || (long)tokens * (pos0 + tokens) * heads * head_dim < 65536) {
+    if (!pool || (long)tokens * (pos0 + tokens) * heads * head_dim < HARK_ATT_SERIAL_BELOW) {
         for (int job = 0; job < tokens * heads; job++) attention_f16_worker(&task, job, 0);
         return;
     }
