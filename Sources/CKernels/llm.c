@@ -906,18 +906,30 @@ float hark_vec_dot_f32(int type, const void *row, const float *x, int n) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Thread pool. A task is split into chunks that threads claim from one atomic word holding
-// (generation, chunk count, next chunk), so a late or descheduled worker never holds up the
-// caller: whoever is running takes the next chunk. Workers spin briefly between tasks (token
-// generation issues tasks every few microseconds), then yield, then sleep on a condition variable.
+// Thread pool. A task is split into chunks; each thread owns a contiguous segment of them
+// (thread i: chunks [i*n/T, (i+1)*n/T)) and takes its chunks from the front, so that it streams
+// one stretch of memory per task - matrix rows are stored in chunk order, and every new
+// stretch starts without the prefetchers' help. A thread whose segment is empty takes chunks
+// from the back of the others', so a late or descheduled worker never holds up the caller
+// beyond the chunk it is running. Workers spin briefly between tasks (token generation issues
+// tasks every few microseconds), then yield, then sleep on a condition variable.
 
 #define HARK_SPIN_ITERATIONS 2000
 #define HARK_YIELD_ITERATIONS 2000
+#define HARK_MAX_THREADS 64
+
+// A segment: next chunk in the low 32 bits, end (exclusive) in the high 32 bits, on a cache
+// line of its own. The owner advances `next`, others lower `end`, both by compare-and-swap.
+typedef struct {
+    _Atomic uint64_t range;
+    char pad[64 - sizeof(uint64_t)];
+} pool_segment;
 
 struct hark_pool {
     int threads;
     pthread_t *handles;
-    _Atomic uint64_t work; // generation << 40 | chunks << 20 | next
+    pool_segment *segments; // one per thread
+    _Atomic uint64_t work; // generation (a new task wakes the workers)
     atomic_int done;
     atomic_int stop;
     atomic_int sleeping;
@@ -927,9 +939,9 @@ struct hark_pool {
     pthread_cond_t wake;
 };
 
-#define WORK_GEN(w) ((w) >> 40)
-#define WORK_CHUNKS(w) (((w) >> 20) & 0xFFFFF)
-#define WORK_NEXT(w) ((w) & 0xFFFFF)
+#define SEG_NEXT(r) ((uint32_t)(r))
+#define SEG_END(r) ((uint32_t)((r) >> 32))
+#define SEG(next, end) ((uint64_t)(end) << 32 | (uint32_t)(next))
 
 typedef struct { hark_pool *pool; int index; } worker_arg;
 
@@ -939,15 +951,32 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-// Claims and runs chunks of the current task until none is left.
-static void run_chunks(hark_pool *pool, uint64_t generation, int thread_index) {
+// Runs chunk c; `fn` and `context` are read after the claim, which made them visible (the
+// caller writes them before it publishes the segments, and waits for every chunk before it
+// writes them again), so even a worker late from an earlier task runs a chunk correctly.
+static inline void run_chunk(hark_pool *pool, int c, int thread_index) {
+    pool->fn(pool->context, c, thread_index);
+    atomic_fetch_add(&pool->done, 1);
+}
+
+// Claims and runs chunks until none is left: the own segment from the front, then the
+// others' from the back.
+static void run_chunks(hark_pool *pool, int thread_index) {
+    _Atomic uint64_t *own = &pool->segments[thread_index].range;
     for (;;) {
-        uint64_t w = atomic_load(&pool->work);
-        if (WORK_GEN(w) != generation || WORK_NEXT(w) >= WORK_CHUNKS(w)) return;
-        if (!atomic_compare_exchange_weak(&pool->work, &w, w + 1)) continue;
-        // A claimed chunk keeps the task (and its fn/context) alive until `done` counts it.
-        pool->fn(pool->context, (int)WORK_NEXT(w), thread_index);
-        atomic_fetch_add(&pool->done, 1);
+        uint64_t r = atomic_load(own);
+        if (SEG_NEXT(r) >= SEG_END(r)) break;
+        if (atomic_compare_exchange_weak(own, &r, SEG(SEG_NEXT(r) + 1, SEG_END(r))))
+            run_chunk(pool, (int)SEG_NEXT(r), thread_index);
+    }
+    for (int k = 1; k < pool->threads; k++) {
+        _Atomic uint64_t *other = &pool->segments[(thread_index + k) % pool->threads].range;
+        for (;;) {
+            uint64_t r = atomic_load(other);
+            if (SEG_NEXT(r) >= SEG_END(r)) break;
+            if (atomic_compare_exchange_weak(other, &r, SEG(SEG_NEXT(r), SEG_END(r) - 1)))
+                run_chunk(pool, (int)SEG_END(r) - 1, thread_index);
+        }
     }
 }
 
@@ -958,32 +987,43 @@ static void *worker_main(void *raw) {
     uint64_t seen = 0;
     for (;;) {
         int spins = 0;
-        while (WORK_GEN(atomic_load(&pool->work)) == seen && !atomic_load(&pool->stop)) {
+        while (atomic_load(&pool->work) == seen && !atomic_load(&pool->stop)) {
             spins++;
             if (spins < HARK_SPIN_ITERATIONS) { cpu_relax(); continue; }
             if (spins < HARK_SPIN_ITERATIONS + HARK_YIELD_ITERATIONS) { sched_yield(); continue; }
             pthread_mutex_lock(&pool->mutex);
             atomic_fetch_add(&pool->sleeping, 1);
-            while (WORK_GEN(atomic_load(&pool->work)) == seen && !atomic_load(&pool->stop))
+            while (atomic_load(&pool->work) == seen && !atomic_load(&pool->stop))
                 pthread_cond_wait(&pool->wake, &pool->mutex);
             atomic_fetch_sub(&pool->sleeping, 1);
             pthread_mutex_unlock(&pool->mutex);
         }
         if (atomic_load(&pool->stop)) return NULL;
-        seen = WORK_GEN(atomic_load(&pool->work));
-        run_chunks(pool, seen, arg.index);
+        seen = atomic_load(&pool->work);
+        run_chunks(pool, arg.index);
     }
 }
 
 hark_pool *hark_pool_create(int threads) {
     ensure_init();
     if (threads < 1) threads = 1;
+    if (threads > HARK_MAX_THREADS) threads = HARK_MAX_THREADS;
     hark_pool *pool = calloc(1, sizeof(hark_pool));
     if (!pool) return NULL;
     pool->threads = threads;
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_cond_init(&pool->wake, NULL);
     pool->handles = calloc((size_t)threads, sizeof(pthread_t));
+    pool->segments = aligned_alloc(64, sizeof(pool_segment) * (size_t)threads);
+    if (!pool->handles || !pool->segments) {
+        free(pool->handles);
+        free(pool->segments);
+        pthread_mutex_destroy(&pool->mutex);
+        pthread_cond_destroy(&pool->wake);
+        free(pool);
+        return NULL;
+    }
+    for (int i = 0; i < threads; i++) atomic_init(&pool->segments[i].range, 0);
     for (int i = 1; i < threads; i++) {
         worker_arg *arg = malloc(sizeof(worker_arg));
         if (arg) { arg->pool = pool; arg->index = i; }
@@ -1004,18 +1044,20 @@ void hark_pool_run(hark_pool *pool, hark_task_fn fn, void *context, int chunks) 
         for (int c = 0; c < chunks; c++) fn(context, c, 0);
         return;
     }
-    if (chunks > 0xFFFFF) chunks = 0xFFFFF; // callers keep chunk counts small
     pool->fn = fn;
     pool->context = context;
     atomic_store(&pool->done, 0);
-    uint64_t generation = WORK_GEN(atomic_load(&pool->work)) + 1;
-    atomic_store(&pool->work, (generation << 40) | ((uint64_t)chunks << 20));
+    const int threads = pool->threads;
+    for (int i = 0; i < threads; i++)
+        atomic_store(&pool->segments[i].range,
+                     SEG((uint32_t)((long)chunks * i / threads), (uint32_t)((long)chunks * (i + 1) / threads)));
+    atomic_fetch_add(&pool->work, 1);
     if (atomic_load(&pool->sleeping) > 0) {
         pthread_mutex_lock(&pool->mutex);
         pthread_cond_broadcast(&pool->wake);
         pthread_mutex_unlock(&pool->mutex);
     }
-    run_chunks(pool, generation, 0);
+    run_chunks(pool, 0);
     int spins = 0;
     while (atomic_load(&pool->done) < chunks) {
         if (++spins < HARK_SPIN_ITERATIONS) cpu_relax();
@@ -1033,6 +1075,7 @@ void hark_pool_destroy(hark_pool *pool) {
     pthread_mutex_destroy(&pool->mutex);
     pthread_cond_destroy(&pool->wake);
     free(pool->handles);
+    free(pool->segments);
     free(pool);
 }
 
