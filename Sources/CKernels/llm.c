@@ -920,13 +920,9 @@ float hark_vec_dot_f32(int type, const void *row, const float *x, int n) {
 
 // A segment: next chunk in the low 32 bits, end (exclusive) in the high 32 bits, on a cache
 // line of its own. The owner advances `next`, others lower `end`, both by compare-and-swap.
-// Beside it, the thread's prefetch request (see hark_pool_prefetch), on the same line.
 typedef struct {
     _Atomic uint64_t range;
-    _Atomic uint64_t prefetch_seq; // a new request bumps it
-    _Atomic(const char *) prefetch_start;
-    _Atomic size_t prefetch_bytes;
-    char pad[64 - 2 * sizeof(uint64_t) - sizeof(const char *) - sizeof(size_t)];
+    char pad[64 - sizeof(uint64_t)];
 } pool_segment;
 
 struct hark_pool {
@@ -984,33 +980,14 @@ static void run_chunks(hark_pool *pool, int thread_index) {
     }
 }
 
-// Brings the thread's requested bytes towards its cache (L2) while no task is waiting,
-// stopping as soon as one arrives.
-static void run_prefetch(hark_pool *pool, pool_segment *seg, uint64_t seen) {
-    const char *p = atomic_load_explicit(&seg->prefetch_start, memory_order_relaxed);
-    const size_t n = atomic_load_explicit(&seg->prefetch_bytes, memory_order_relaxed);
-    for (size_t off = 0; off < n; off += 64) {
-        if ((off & 1023) == 0 && atomic_load_explicit(&pool->work, memory_order_relaxed) != seen) return;
-        __builtin_prefetch(p + off, 0, 2);
-    }
-}
-
 static void *worker_main(void *raw) {
     worker_arg arg = *(worker_arg *)raw;
     free(raw);
     hark_pool *pool = arg.pool;
-    pool_segment *seg = &pool->segments[arg.index];
-    uint64_t seen = 0, prefetched = 0;
+    uint64_t seen = 0;
     for (;;) {
         int spins = 0;
         while (atomic_load(&pool->work) == seen && !atomic_load(&pool->stop)) {
-            const uint64_t request = atomic_load(&seg->prefetch_seq);
-            if (request != prefetched) {
-                prefetched = request;
-                run_prefetch(pool, seg, seen);
-                spins = 0;
-                continue;
-            }
             spins++;
             if (spins < HARK_SPIN_ITERATIONS) { cpu_relax(); continue; }
             if (spins < HARK_SPIN_ITERATIONS + HARK_YIELD_ITERATIONS) { sched_yield(); continue; }
@@ -1046,12 +1023,7 @@ hark_pool *hark_pool_create(int threads) {
         free(pool);
         return NULL;
     }
-    for (int i = 0; i < threads; i++) {
-        atomic_init(&pool->segments[i].range, 0);
-        atomic_init(&pool->segments[i].prefetch_seq, 0);
-        atomic_init(&pool->segments[i].prefetch_start, NULL);
-        atomic_init(&pool->segments[i].prefetch_bytes, 0);
-    }
+    for (int i = 0; i < threads; i++) atomic_init(&pool->segments[i].range, 0);
     for (int i = 1; i < threads; i++) {
         worker_arg *arg = malloc(sizeof(worker_arg));
         if (arg) { arg->pool = pool; arg->index = i; }
@@ -1091,14 +1063,6 @@ void hark_pool_run(hark_pool *pool, hark_task_fn fn, void *context, int chunks) 
         if (++spins < HARK_SPIN_ITERATIONS) cpu_relax();
         else sched_yield();
     }
-}
-
-void hark_pool_prefetch(hark_pool *pool, int thread_index, const void *start, size_t bytes) {
-    if (!pool || thread_index < 1 || thread_index >= pool->threads || !start || bytes == 0) return;
-    pool_segment *seg = &pool->segments[thread_index];
-    atomic_store_explicit(&seg->prefetch_start, (const char *)start, memory_order_relaxed);
-    atomic_store_explicit(&seg->prefetch_bytes, bytes, memory_order_relaxed);
-    atomic_fetch_add(&seg->prefetch_seq, 1);
 }
 
 void hark_pool_destroy(hark_pool *pool) {
@@ -1394,9 +1358,11 @@ void hark_attention(hark_pool *pool, const float *q, const float *k_cache, const
 #define ATT_LANES 16
 #define ATT_MAX_SLOTS 64
 #define ATT_MAX_HEAD_DIM 512
-// Work (tokens x positions x heads x head_dim) below which one thread does the attention
-// (a hand-off to the pool costs about a microsecond).
-#define HARK_ATT_SERIAL_BELOW 65536
+// Work (tokens x positions x heads x head_dim) below which one thread does the attention:
+// a hand-off to the pool costs about a microsecond, one row of a head about as much.
+#ifndef HARK_ATT_SERIAL_BELOW
+#define HARK_ATT_SERIAL_BELOW 16384
+#endif
 
 #if HARK_X86
 AVX2 static void fp32_to_fp16_row_avx2(const float *x, uint16_t *y, int n) {

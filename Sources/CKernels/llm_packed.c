@@ -254,21 +254,6 @@ typedef struct {
     const int32_t *half_sums, *corrections;
 } packed_task;
 
-// The chunks of a product of `count` matrices of groups[m] row groups each: returns the
-// groups per chunk, fills each matrix's first chunk (first_chunk[count]: the chunk count).
-// About 8 chunks per thread. Each thread streams its own contiguous share of them and then
-// helps with the others' last ones (hark_pool_run): small chunks only make the end of a task
-// more even.
-static int chunk_layout(int count, const int *groups, int threads, int *first_chunk) {
-    int total_groups = 0;
-    for (int m = 0; m < count; m++) total_groups += groups[m];
-    int per_chunk = (total_groups + 8 * threads - 1) / (8 * threads);
-    if (per_chunk < 1) per_chunk = 1;
-    first_chunk[0] = 0;
-    for (int m = 0; m < count; m++) first_chunk[m + 1] = first_chunk[m] + (groups[m] + per_chunk - 1) / per_chunk;
-    return per_chunk;
-}
-
 static void packed_worker(void *raw, int chunk, int thread_index) {
     (void)thread_index;
     const packed_task *t = (const packed_task *)raw;
@@ -290,6 +275,7 @@ int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const 
     if (count < 1 || count > PK_MAX_MATRICES || tokens <= 0) return 0;
     packed_task task;
     memset(&task, 0, sizeof task);
+    int total_groups = 0;
     long work = 0;
     for (int m = 0; m < count; m++) {
         if (hark_packed_size(types[m], rows[m], cols) == 0) return 0;
@@ -299,6 +285,7 @@ int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const 
         task.group_bytes[m] = hark_packed_size(types[m], PK_ROWS, cols);
         task.y[m] = y[m];
         task.ldy[m] = ldy[m];
+        total_groups += task.groups[m];
         work += (long)rows[m] * cols * tokens;
     }
     const int nb = cols / 32;
@@ -321,7 +308,12 @@ int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const 
         half_sums[2 * b] = gs[0] + gs[1] + gs[2] + gs[3];
         half_sums[2 * b + 1] = gs[4] + gs[5] + gs[6] + gs[7];
     }
-    const int per_chunk = chunk_layout(count, task.groups, hark_pool_threads(pool), task.first_chunk);
+    // About 8 chunks per thread. Each thread streams its own contiguous share of them and
+    // then helps with the others' last ones (hark_pool_run): small chunks only make the end
+    // of a task more even.
+    const int threads = hark_pool_threads(pool);
+    int per_chunk = (total_groups + 8 * threads - 1) / (8 * threads);
+    if (per_chunk < 1) per_chunk = 1;
     task.count = count;
     task.nb = nb;
     task.tokens = tokens;
@@ -329,6 +321,8 @@ int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const 
     task.x = xq;
     task.half_sums = half_sums;
     task.corrections = corrections;
+    for (int m = 0; m < count; m++)
+        task.first_chunk[m + 1] = task.first_chunk[m] + (task.groups[m] + per_chunk - 1) / per_chunk;
     const int chunks = task.first_chunk[count];
     if (work < 32768) {
         for (int c = 0; c < chunks; c++) packed_worker(&task, c, 0);
@@ -340,34 +334,6 @@ int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const 
 #else
     (void)pool; (void)count; (void)types; (void)packed; (void)rows; (void)cols; (void)xq; (void)tokens; (void)y; (void)ldy;
     return 0;
-#endif
-}
-
-void hark_packed_prefetch(hark_pool *pool, int count, const int *types, const void *const *packed,
-                          const int *rows, int cols, size_t bytes_per_thread) {
-#if defined(__x86_64__)
-    const int threads = hark_pool_threads(pool);
-    if (threads < 2 || count < 1 || count > PK_MAX_MATRICES) return;
-    int groups[PK_MAX_MATRICES], first_chunk[PK_MAX_MATRICES + 1];
-    size_t group_bytes[PK_MAX_MATRICES];
-    for (int m = 0; m < count; m++) {
-        if (hark_packed_size(types[m], rows[m], cols) == 0) return;
-        groups[m] = rows[m] / PK_ROWS;
-        group_bytes[m] = hark_packed_size(types[m], PK_ROWS, cols);
-    }
-    const int per_chunk = chunk_layout(count, groups, threads, first_chunk), chunks = first_chunk[count];
-    for (int i = 1; i < threads; i++) {
-        const int c = (int)((long)chunks * i / threads); // thread i's first chunk (hark_pool_run)
-        if (c >= chunks) continue;
-        int m = 0;
-        while (c >= first_chunk[m + 1]) m++;
-        const int g = (c - first_chunk[m]) * per_chunk;
-        const size_t left = (size_t)(groups[m] - g) * group_bytes[m];
-        hark_pool_prefetch(pool, i, (const uint8_t *)packed[m] + (size_t)g * group_bytes[m],
-                           bytes_per_thread < left ? bytes_per_thread : left);
-    }
-#else
-    (void)pool; (void)count; (void)types; (void)packed; (void)rows; (void)cols; (void)bytes_per_thread;
 #endif
 }
 

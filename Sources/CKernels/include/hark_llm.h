@@ -96,11 +96,6 @@ int hark_pool_threads(const hark_pool *pool);
 /// Runs `fn(context, c, thread)` for every chunk c in 0..<chunks (at most 2^20 - 1), each
 /// exactly once, on whichever threads are free (the caller works too), and waits for all.
 void hark_pool_run(hark_pool *pool, hark_task_fn fn, void *context, int chunks);
-/// Asks worker `thread_index` (1..<threads) to bring `bytes` from `start` into its cache while
-/// it waits for the next task (it stops when the task comes); replaces its earlier request.
-/// Thread i takes chunks from i * chunks / threads on (`hark_pool_run`), so the caller can
-/// name what the worker will read first, while the caller itself does serial work.
-void hark_pool_prefetch(hark_pool *pool, int thread_index, const void *start, size_t bytes);
 
 /// y[t * ldy + r] = dot(W row r, x row t) for r < rows, t < tokens.
 /// W: `rows` rows of `cols` elements of `type`, `row_bytes` apart.
@@ -131,10 +126,6 @@ int hark_matmul_packed(hark_pool *pool, int type, const void *packed, int rows, 
 /// Up to 4 packed matrices with the same input (`cols` wide) in one pass of the pool (e.g.
 /// Q, K and V): matrix m writes y[m][t * ldy[m] + r]. 0 (nothing written) when any of them
 /// has no packed form here.
-/// Asks the pool's workers to prefetch the first `bytes_per_thread` bytes of the rows each will
-/// take first in `hark_matmul_packed_many` with the same matrices (see `hark_pool_prefetch`).
-void hark_packed_prefetch(hark_pool *pool, int count, const int *types, const void *const *packed,
-                          const int *rows, int cols, size_t bytes_per_thread);
 int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const void *const *packed,
                             const int *rows, int cols, const hark_q8_block *xq, int tokens,
                             float *const *y, const int *ldy);

@@ -197,18 +197,6 @@ public final class LLMSession: @unchecked Sendable {
         }
     }
 
-    /// Asks the pool's workers to start reading the rows they will take first in the next
-    /// product (`ws`, as `matmulSharingInput` runs them) while this thread does the serial work
-    /// in between (norms, attention, SwiGLU): the memory bus idles there otherwise.
-    private func prefetch(_ ws: [WeightMatrix]) {
-        guard threads > 1, ws.allSatisfy({ $0.packed != nil && $0.columns == ws[0].columns }) else { return }
-        let types = ws.map { Int32($0.type.rawValue) }, rows = ws.map { Int32($0.rows) }
-        let packed = ws.map { $0.packed }
-        packed.withUnsafeBufferPointer { p in
-            hark_packed_prefetch(pool, Int32(ws.count), types, p.baseAddress, rows, Int32(ws[0].columns), 256 * 1024)
-        }
-    }
-
     private func forward(_ batch: [Int], computeLogits: Bool) {
         let n = batch.count, e = hp.embeddingLength, f = hp.feedForwardLength
         let qWidth = hp.headCount * hp.headDim, kvWidth = hp.kvWidth
@@ -229,7 +217,6 @@ public final class LLMSession: @unchecked Sendable {
                 hark_rmsnorm(x, $0.baseAddress, norm, Int32(e), Int32(n), hp.rmsNormEpsilon)
             }
             matmulSharingInput([layer.query, layer.key, layer.value], input: norm, count: n, outputs: [q, k, v])
-            prefetch([layer.output])
             addBias(layer.queryBias, q, qWidth, n)
             addBias(layer.keyBias, k, kvWidth, n)
             addBias(layer.valueBias, v, kvWidth, n)
@@ -241,22 +228,14 @@ public final class LLMSession: @unchecked Sendable {
             }
             attend(layer: l, count: n, pos0: pos0)
             matmul(layer.output, input: attn, fresh: true, count: n, output: tmp)
-            prefetch([layer.gate, layer.up])
             add(tmp, into: x, n * e)
 
             layer.ffnNorm.withUnsafeBufferPointer {
                 hark_rmsnorm(x, $0.baseAddress, norm, Int32(e), Int32(n), hp.rmsNormEpsilon)
             }
             matmulSharingInput([layer.gate, layer.up], input: norm, count: n, outputs: [gate, up])
-            prefetch([layer.down])
             hark_swiglu(gate, up, gate, Int32(n * f))
             matmul(layer.down, input: gate, fresh: true, count: n, output: tmp)
-            if l + 1 < weights.layers.count {
-                let next = weights.layers[l + 1]
-                prefetch([next.query, next.key, next.value])
-            } else if computeLogits {
-                prefetch([weights.output])
-            }
             add(tmp, into: x, n * e)
         }
         tokens.append(contentsOf: batch)
