@@ -1358,11 +1358,6 @@ void hark_attention(hark_pool *pool, const float *q, const float *k_cache, const
 #define ATT_LANES 16
 #define ATT_MAX_SLOTS 64
 #define ATT_MAX_HEAD_DIM 512
-// Work (tokens x positions x heads x head_dim) below which one thread does the attention:
-// a hand-off to the pool costs about a microsecond, one row of a head about as much.
-#ifndef HARK_ATT_SERIAL_BELOW
-#define HARK_ATT_SERIAL_BELOW 16384
-#endif
 
 #if HARK_X86
 AVX2 static void fp32_to_fp16_row_avx2(const float *x, uint16_t *y, int n) {
@@ -1558,7 +1553,7 @@ void hark_attention_f16(hark_pool *pool, const float *q, const uint16_t *k_cache
     ensure_init();
     attention_f16_task task = {q, k_cache, v_cache, out, scratch, tokens, pos0, heads, kv_heads, head_dim,
                                hark_attention_f16_scratch(tokens, pos0, head_dim)};
-    if (!pool || (long)tokens * (pos0 + tokens) * heads * head_dim < HARK_ATT_SERIAL_BELOW) {
+    if (!pool || (long)tokens * (pos0 + tokens) * heads * head_dim < 65536) {
         for (int job = 0; job < tokens * heads; job++) attention_f16_worker(&task, job, 0);
         return;
     }
