@@ -909,9 +909,9 @@ float hark_vec_dot_f32(int type, const void *row, const float *x, int n) {
 // Thread pool. A task is split into chunks; each thread owns a contiguous segment of them
 // (thread i: chunks [i*n/T, (i+1)*n/T)) and takes its chunks from the front, so that it streams
 // one stretch of memory per task - matrix rows are stored in chunk order, and every new
-// stretch starts without the prefetchers' help. A thread whose segment is empty takes chunks
-// from the back of the others', so a late or descheduled worker never holds up the caller
-// beyond the chunk it is running. Workers spin briefly between tasks (token generation issues
+// stretch starts without the prefetchers' help. A thread whose segment is empty takes the
+// others' next chunks, so a late or descheduled worker never holds up the caller beyond the
+// chunk it is running. Workers spin briefly between tasks (token generation issues
 // tasks every few microseconds), then yield, then sleep on a condition variable.
 
 #define HARK_SPIN_ITERATIONS 2000
@@ -960,7 +960,8 @@ static inline void run_chunk(hark_pool *pool, int c, int thread_index) {
 }
 
 // Claims and runs chunks until none is left: the own segment from the front, then the
-// others' from the back.
+// others' from the front too - where their owner's prefetching already reaches, and in
+// order when the owner never came (a descheduled worker's share is then one stream).
 static void run_chunks(hark_pool *pool, int thread_index) {
     _Atomic uint64_t *own = &pool->segments[thread_index].range;
     for (;;) {
@@ -974,8 +975,8 @@ static void run_chunks(hark_pool *pool, int thread_index) {
         for (;;) {
             uint64_t r = atomic_load(other);
             if (SEG_NEXT(r) >= SEG_END(r)) break;
-            if (atomic_compare_exchange_weak(other, &r, SEG(SEG_NEXT(r), SEG_END(r) - 1)))
-                run_chunk(pool, (int)SEG_END(r) - 1, thread_index);
+            if (atomic_compare_exchange_weak(other, &r, SEG(SEG_NEXT(r) + 1, SEG_END(r))))
+                run_chunk(pool, (int)SEG_NEXT(r), thread_index);
         }
     }
 }
