@@ -906,18 +906,30 @@ float hark_vec_dot_f32(int type, const void *row, const float *x, int n) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Thread pool. A task is split into chunks that threads claim from one atomic word holding
-// (generation, chunk count, next chunk), so a late or descheduled worker never holds up the
-// caller: whoever is running takes the next chunk. Workers spin briefly between tasks (token
-// generation issues tasks every few microseconds), then yield, then sleep on a condition variable.
+// Thread pool. A task is split into chunks; each thread owns a contiguous segment of them
+// (thread i: chunks [i*n/T, (i+1)*n/T)) and takes its chunks from the front, so that it streams
+// one stretch of memory per task - matrix rows are stored in chunk order, and every new
+// stretch starts without the prefetchers' help. A thread whose segment is empty takes the
+// others' next chunks, so a late or descheduled worker never holds up the caller beyond the
+// chunk it is running. Workers spin briefly between tasks (token generation issues
+// tasks every few microseconds), then yield, then sleep on a condition variable.
 
 #define HARK_SPIN_ITERATIONS 2000
 #define HARK_YIELD_ITERATIONS 2000
+#define HARK_MAX_THREADS 64
+
+// A segment: next chunk in the low 32 bits, end (exclusive) in the high 32 bits, on a cache
+// line of its own. The owner advances `next`, others lower `end`, both by compare-and-swap.
+typedef struct {
+    _Atomic uint64_t range;
+    char pad[64 - sizeof(uint64_t)];
+} pool_segment;
 
 struct hark_pool {
     int threads;
     pthread_t *handles;
-    _Atomic uint64_t work; // generation << 40 | chunks << 20 | next
+    pool_segment *segments; // one per thread
+    _Atomic uint64_t work; // generation (a new task wakes the workers)
     atomic_int done;
     atomic_int stop;
     atomic_int sleeping;
@@ -927,9 +939,9 @@ struct hark_pool {
     pthread_cond_t wake;
 };
 
-#define WORK_GEN(w) ((w) >> 40)
-#define WORK_CHUNKS(w) (((w) >> 20) & 0xFFFFF)
-#define WORK_NEXT(w) ((w) & 0xFFFFF)
+#define SEG_NEXT(r) ((uint32_t)(r))
+#define SEG_END(r) ((uint32_t)((r) >> 32))
+#define SEG(next, end) ((uint64_t)(end) << 32 | (uint32_t)(next))
 
 typedef struct { hark_pool *pool; int index; } worker_arg;
 
@@ -939,15 +951,33 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-// Claims and runs chunks of the current task until none is left.
-static void run_chunks(hark_pool *pool, uint64_t generation, int thread_index) {
+// Runs chunk c; `fn` and `context` are read after the claim, which made them visible (the
+// caller writes them before it publishes the segments, and waits for every chunk before it
+// writes them again), so even a worker late from an earlier task runs a chunk correctly.
+static inline void run_chunk(hark_pool *pool, int c, int thread_index) {
+    pool->fn(pool->context, c, thread_index);
+    atomic_fetch_add(&pool->done, 1);
+}
+
+// Claims and runs chunks until none is left: the own segment from the front, then the
+// others' from the front too - where their owner's prefetching already reaches, and in
+// order when the owner never came (a descheduled worker's share is then one stream).
+static void run_chunks(hark_pool *pool, int thread_index) {
+    _Atomic uint64_t *own = &pool->segments[thread_index].range;
     for (;;) {
-        uint64_t w = atomic_load(&pool->work);
-        if (WORK_GEN(w) != generation || WORK_NEXT(w) >= WORK_CHUNKS(w)) return;
-        if (!atomic_compare_exchange_weak(&pool->work, &w, w + 1)) continue;
-        // A claimed chunk keeps the task (and its fn/context) alive until `done` counts it.
-        pool->fn(pool->context, (int)WORK_NEXT(w), thread_index);
-        atomic_fetch_add(&pool->done, 1);
+        uint64_t r = atomic_load(own);
+        if (SEG_NEXT(r) >= SEG_END(r)) break;
+        if (atomic_compare_exchange_weak(own, &r, SEG(SEG_NEXT(r) + 1, SEG_END(r))))
+            run_chunk(pool, (int)SEG_NEXT(r), thread_index);
+    }
+    for (int k = 1; k < pool->threads; k++) {
+        _Atomic uint64_t *other = &pool->segments[(thread_index + k) % pool->threads].range;
+        for (;;) {
+            uint64_t r = atomic_load(other);
+            if (SEG_NEXT(r) >= SEG_END(r)) break;
+            if (atomic_compare_exchange_weak(other, &r, SEG(SEG_NEXT(r) + 1, SEG_END(r))))
+                run_chunk(pool, (int)SEG_NEXT(r), thread_index);
+        }
     }
 }
 
@@ -958,32 +988,43 @@ static void *worker_main(void *raw) {
     uint64_t seen = 0;
     for (;;) {
         int spins = 0;
-        while (WORK_GEN(atomic_load(&pool->work)) == seen && !atomic_load(&pool->stop)) {
+        while (atomic_load(&pool->work) == seen && !atomic_load(&pool->stop)) {
             spins++;
             if (spins < HARK_SPIN_ITERATIONS) { cpu_relax(); continue; }
             if (spins < HARK_SPIN_ITERATIONS + HARK_YIELD_ITERATIONS) { sched_yield(); continue; }
             pthread_mutex_lock(&pool->mutex);
             atomic_fetch_add(&pool->sleeping, 1);
-            while (WORK_GEN(atomic_load(&pool->work)) == seen && !atomic_load(&pool->stop))
+            while (atomic_load(&pool->work) == seen && !atomic_load(&pool->stop))
                 pthread_cond_wait(&pool->wake, &pool->mutex);
             atomic_fetch_sub(&pool->sleeping, 1);
             pthread_mutex_unlock(&pool->mutex);
         }
         if (atomic_load(&pool->stop)) return NULL;
-        seen = WORK_GEN(atomic_load(&pool->work));
-        run_chunks(pool, seen, arg.index);
+        seen = atomic_load(&pool->work);
+        run_chunks(pool, arg.index);
     }
 }
 
 hark_pool *hark_pool_create(int threads) {
     ensure_init();
     if (threads < 1) threads = 1;
+    if (threads > HARK_MAX_THREADS) threads = HARK_MAX_THREADS;
     hark_pool *pool = calloc(1, sizeof(hark_pool));
     if (!pool) return NULL;
     pool->threads = threads;
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_cond_init(&pool->wake, NULL);
     pool->handles = calloc((size_t)threads, sizeof(pthread_t));
+    pool->segments = aligned_alloc(64, sizeof(pool_segment) * (size_t)threads);
+    if (!pool->handles || !pool->segments) {
+        free(pool->handles);
+        free(pool->segments);
+        pthread_mutex_destroy(&pool->mutex);
+        pthread_cond_destroy(&pool->wake);
+        free(pool);
+        return NULL;
+    }
+    for (int i = 0; i < threads; i++) atomic_init(&pool->segments[i].range, 0);
     for (int i = 1; i < threads; i++) {
         worker_arg *arg = malloc(sizeof(worker_arg));
         if (arg) { arg->pool = pool; arg->index = i; }
@@ -1004,18 +1045,20 @@ void hark_pool_run(hark_pool *pool, hark_task_fn fn, void *context, int chunks) 
         for (int c = 0; c < chunks; c++) fn(context, c, 0);
         return;
     }
-    if (chunks > 0xFFFFF) chunks = 0xFFFFF; // callers keep chunk counts small
     pool->fn = fn;
     pool->context = context;
     atomic_store(&pool->done, 0);
-    uint64_t generation = WORK_GEN(atomic_load(&pool->work)) + 1;
-    atomic_store(&pool->work, (generation << 40) | ((uint64_t)chunks << 20));
+    const int threads = pool->threads;
+    for (int i = 0; i < threads; i++)
+        atomic_store(&pool->segments[i].range,
+                     SEG((uint32_t)((long)chunks * i / threads), (uint32_t)((long)chunks * (i + 1) / threads)));
+    atomic_fetch_add(&pool->work, 1);
     if (atomic_load(&pool->sleeping) > 0) {
         pthread_mutex_lock(&pool->mutex);
         pthread_cond_broadcast(&pool->wake);
         pthread_mutex_unlock(&pool->mutex);
     }
-    run_chunks(pool, generation, 0);
+    run_chunks(pool, 0);
     int spins = 0;
     while (atomic_load(&pool->done) < chunks) {
         if (++spins < HARK_SPIN_ITERATIONS) cpu_relax();
@@ -1033,6 +1076,7 @@ void hark_pool_destroy(hark_pool *pool) {
     pthread_mutex_destroy(&pool->mutex);
     pthread_cond_destroy(&pool->wake);
     free(pool->handles);
+    free(pool->segments);
     free(pool);
 }
 
@@ -1401,45 +1445,63 @@ AVX2 static inline float reduce16_avx2(__m256 lo, __m256 hi) {
     return _mm_cvtss_f32(t8) + _mm_cvtss_f32(_mm_movehdup_ps(t8));
 }
 
-// The same arithmetic as attention_row_f16_portable, 8 slots at a time (head_dim % 64 == 0).
+// The same arithmetic as attention_row_f16_portable, 8 slots at a time (head_dim % 64 == 0),
+// with every accumulator in a register: the scores' slots are fixed per element (d % slots),
+// and each value slot (positions j with j % slots == l) is summed whole before it is stored.
 AVX2 static void attention_row_f16_avx2(const float *q, const uint16_t *k, const uint16_t *v, int kv_width,
                                         int head_dim, int n, int slots, float scale, float *p, float *acc, float *o) {
     float qh[ATT_MAX_HEAD_DIM];
     for (int d = 0; d < head_dim; d += 8)
         _mm256_storeu_ps(qh + d, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(q + d), _MM_FROUND_TO_NEAREST_INT)));
-    const int vecs = slots / 8; // 2 or 8 accumulators
+#define KPROD(r, d) r = _mm256_fmadd_ps(_mm256_loadu_ps(qh + (d)), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kj + (d)))), r)
     float maxv = -INFINITY;
     for (int j = 0; j < n; j++) {
         const uint16_t *kj = k + (size_t)j * kv_width;
-        __m256 r[8];
-        for (int i = 0; i < vecs; i++) r[i] = _mm256_setzero_ps();
-        for (int d = 0; d < head_dim; d += 8) {
-            int i = (d % slots) / 8;
-            r[i] = _mm256_fmadd_ps(_mm256_loadu_ps(qh + d), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kj + d))), r[i]);
-        }
-        __m256 lo = r[0], hi = r[1];
-        if (vecs == 8) {
-            lo = _mm256_add_ps(_mm256_add_ps(r[0], r[4]), _mm256_add_ps(r[2], r[6]));
-            hi = _mm256_add_ps(_mm256_add_ps(r[1], r[5]), _mm256_add_ps(r[3], r[7]));
+        __m256 lo, hi;
+        if (slots == ATT_MAX_SLOTS) { // 8 accumulators: element d into (d % 64) / 8
+            __m256 r0 = _mm256_setzero_ps(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0;
+            for (int d = 0; d < head_dim; d += 64) {
+                KPROD(r0, d); KPROD(r1, d + 8); KPROD(r2, d + 16); KPROD(r3, d + 24);
+                KPROD(r4, d + 32); KPROD(r5, d + 40); KPROD(r6, d + 48); KPROD(r7, d + 56);
+            }
+            lo = _mm256_add_ps(_mm256_add_ps(r0, r4), _mm256_add_ps(r2, r6));
+            hi = _mm256_add_ps(_mm256_add_ps(r1, r5), _mm256_add_ps(r3, r7));
+        } else { // 2 accumulators: element d into (d % 16) / 8
+            lo = _mm256_setzero_ps(), hi = lo;
+            for (int d = 0; d < head_dim; d += 16) { KPROD(lo, d); KPROD(hi, d + 8); }
         }
         float sc = reduce16_avx2(lo, hi) * scale;
         p[j] = sc;
         maxv = sc > maxv ? sc : maxv;
     }
+#undef KPROD
     const float inv = softmax_exponentials(p, n, maxv);
-    for (int i = 0; i < slots * head_dim; i += 8) _mm256_storeu_ps(acc + i, _mm256_setzero_ps());
-    for (int j = 0; j < n; j++) {
-        const float pj = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(p[j] * inv), _MM_FROUND_TO_NEAREST_INT)));
-        const __m256 pv = _mm256_set1_ps(pj);
-        const uint16_t *vj = v + (size_t)j * kv_width;
-        float *a = acc + (size_t)(j % slots) * head_dim;
-        for (int d = 0; d < head_dim; d += 8)
-            _mm256_storeu_ps(a + d, _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + d))),
-                                                    _mm256_loadu_ps(a + d)));
+    for (int j = 0; j < n; j++) // the probabilities, rounded to half precision
+        p[j] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(p[j] * inv), _MM_FROUND_TO_NEAREST_INT)));
+    // Slot l sums positions l, l + slots, ... in order, from zero. With fewer positions than
+    // slots the others are zero: added as zero registers below, never stored.
+    const int used = n < slots ? n : slots;
+    for (int l = 0; l < used; l++) {
+        float *a = acc + (size_t)l * head_dim;
+        for (int d = 0; d < head_dim; d += 32) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int j = l; j < n; j += slots) {
+                const __m256 pv = _mm256_set1_ps(p[j]);
+                const uint16_t *vj = v + (size_t)j * kv_width + d;
+                a0 = _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)vj)), a0);
+                a1 = _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + 8))), a1);
+                a2 = _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + 16))), a2);
+                a3 = _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vj + 24))), a3);
+            }
+            _mm256_storeu_ps(a + d, a0);
+            _mm256_storeu_ps(a + d + 8, a1);
+            _mm256_storeu_ps(a + d + 16, a2);
+            _mm256_storeu_ps(a + d + 24, a3);
+        }
     }
     for (int d = 0; d < head_dim; d += 8) {
         __m256 x[ATT_LANES];
-#define SLOT(l) _mm256_loadu_ps(acc + (size_t)(l) * head_dim + d)
+#define SLOT(l) ((l) < used ? _mm256_loadu_ps(acc + (size_t)(l) * head_dim + d) : _mm256_setzero_ps())
         for (int l = 0; l < ATT_LANES; l++)
             x[l] = slots == ATT_LANES ? SLOT(l)
                                       : _mm256_add_ps(_mm256_add_ps(SLOT(l), SLOT(32 + l)), _mm256_add_ps(SLOT(16 + l), SLOT(48 + l)));

@@ -308,9 +308,11 @@ int hark_matmul_packed_many(hark_pool *pool, int count, const int *types, const 
         half_sums[2 * b] = gs[0] + gs[1] + gs[2] + gs[3];
         half_sums[2 * b + 1] = gs[4] + gs[5] + gs[6] + gs[7];
     }
-    // About 4 chunks per thread: whoever is free takes the next one.
+    // About 8 chunks per thread. Each thread streams its own contiguous share of them and
+    // then helps with the others' last ones (hark_pool_run): small chunks only make the end
+    // of a task more even.
     const int threads = hark_pool_threads(pool);
-    int per_chunk = (total_groups + 4 * threads - 1) / (4 * threads);
+    int per_chunk = (total_groups + 8 * threads - 1) / (8 * threads);
     if (per_chunk < 1) per_chunk = 1;
     task.count = count;
     task.nb = nb;

@@ -161,7 +161,9 @@ kq_tile(const int type, const int T, const uint8_t *g, const int nsb, const hark
             for (int i = 0; i < 4; i++) {
                 __m512i n = _mm512_loadu_si512((const void *)(v + 64 * i));
                 w[i] = _mm512_and_si512(n, m4);
-                w[4 + i] = _mm512_and_si512(_mm512_srli_epi16(n, 4), m4);
+                // Q4_K's high nibbles stay in place (16 times the value, one instruction less
+                // each); their sum is divided by 16 again below, exactly.
+                w[4 + i] = type == HARK_GGML_Q4_K ? _mm512_andnot_si512(m4, n) : _mm512_and_si512(_mm512_srli_epi16(n, 4), m4);
             }
             // 0xF8: a | (b & c) - the high bits moved to bit 4 (5) and masked, or-ed in. The
             // 16-bit shifts carry bits across bytes only into positions the mask drops.
@@ -200,16 +202,17 @@ kq_tile(const int type, const int T, const uint8_t *g, const int nsb, const hark
             for (int t = 0; t < T; t++) {
                 const hark_q8_block *xb = x + (size_t)t * nb + b;
                 // elements 0..15 and 16..31 apart (Q6_K scales them separately)
-                __m512i s0, s1;
-                hark_vnni_block_halves(w, xb->qs, &s0, &s1);
-                __m512i sum;
+                __m512i s0, s1, sum;
                 if (type == HARK_GGML_Q6_K) {
+                    // the dots start from -offset * (activation sum of their half)
                     const int32_t *hs = half_sums + 2 * ((size_t)t * nb + b);
-                    s0 = _mm512_sub_epi32(s0, _mm512_set1_epi32(offset * hs[0]));
-                    s1 = _mm512_sub_epi32(s1, _mm512_set1_epi32(offset * hs[1]));
+                    hark_vnni_block_halves_from(w, xb->qs, _mm512_set1_epi32(-offset * hs[0]),
+                                                _mm512_set1_epi32(-offset * hs[1]), &s0, &s1);
                     sum = _mm512_add_epi32(_mm512_mullo_epi32(s0, sub0), _mm512_mullo_epi32(s1, sub1));
                 } else {
-                    sum = _mm512_add_epi32(s0, s1);
+                    hark_vnni_block_halves(w, xb->qs, &s0, &s1);
+                    // s1 is 16 times the dot for Q4_K (a multiple of 16: the shift is exact)
+                    sum = _mm512_add_epi32(s0, type == HARK_GGML_Q4_K ? _mm512_srai_epi32(s1, 4) : s1);
                 }
                 // fma(mn, x.s, (dsc * x.d) * (float)sum), added in block order
                 __m512 term = _mm512_fmadd_ps(mn, _mm512_set1_ps(xb->s),

@@ -22,13 +22,15 @@ int hark_kq_pack(int type, const void *w, size_t row_bytes, int rows, int cols, 
 
 /// The integer dots of one 32-element block for 16 rows (one per 32-bit lane): `w[i]` holds
 /// elements 4i..4i+3 of every row as unsigned bytes, `qs` the block's activation bytes;
-/// elements 0..15 into `s0`, 16..31 into `s1`, in two chains (shorter dependency chains).
+/// elements 0..15 into `s0`, 16..31 into `s1`, in two chains (shorter dependency chains) that
+/// start from `start0` and `start1` (an offset correction costs no instruction of its own).
 VNNI512 static inline __attribute__((always_inline)) void
-hark_vnni_block_halves(const __m512i w[8], const int8_t qs[32], __m512i *s0, __m512i *s1) {
+hark_vnni_block_halves_from(const __m512i w[8], const int8_t qs[32], __m512i start0, __m512i start1,
+                            __m512i *s0, __m512i *s1) {
     int32_t yd[8];
     memcpy(yd, qs, 32);
-    __m512i a = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], _mm512_set1_epi32(yd[0]));
-    __m512i b = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[4], _mm512_set1_epi32(yd[4]));
+    __m512i a = _mm512_dpbusd_epi32(start0, w[0], _mm512_set1_epi32(yd[0]));
+    __m512i b = _mm512_dpbusd_epi32(start1, w[4], _mm512_set1_epi32(yd[4]));
     a = _mm512_dpbusd_epi32(a, w[1], _mm512_set1_epi32(yd[1]));
     b = _mm512_dpbusd_epi32(b, w[5], _mm512_set1_epi32(yd[5]));
     a = _mm512_dpbusd_epi32(a, w[2], _mm512_set1_epi32(yd[2]));
@@ -37,6 +39,12 @@ hark_vnni_block_halves(const __m512i w[8], const int8_t qs[32], __m512i *s0, __m
     b = _mm512_dpbusd_epi32(b, w[7], _mm512_set1_epi32(yd[7]));
     *s0 = a;
     *s1 = b;
+}
+
+/// `hark_vnni_block_halves_from` starting from zero.
+VNNI512 static inline __attribute__((always_inline)) void
+hark_vnni_block_halves(const __m512i w[8], const int8_t qs[32], __m512i *s0, __m512i *s1) {
+    hark_vnni_block_halves_from(w, qs, _mm512_setzero_si512(), _mm512_setzero_si512(), s0, s1);
 }
 
 /// One group of 16 rows, `nb` 32-element blocks wide, for `tokens` tokens: y[t * ldy + r].

@@ -115,10 +115,10 @@ q50_block(const int T, const uint8_t *p, const int j, const int b, const int nb,
     for (int t = 0; t < T; t++) {
         const hark_q8_block *xb = x + (size_t)t * nb + b;
         __m512i s0, s1;
-        hark_vnni_block_halves(w, xb->qs, &s0, &s1);
         const int32_t *hs = half_sums + 2 * ((size_t)t * nb + b);
-        // The offset 16 times the activation sum off again (exact integers).
-        const __m512i sum = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(16 * (hs[0] + hs[1])));
+        // The offset 16 times the activation sum off again (exact integers): the dot starts there.
+        hark_vnni_block_halves_from(w, xb->qs, _mm512_set1_epi32(-16 * (hs[0] + hs[1])), _mm512_setzero_si512(), &s0, &s1);
+        const __m512i sum = _mm512_add_epi32(s0, s1);
         // dot_unpacked_portable's term: fma(mn = 0, x.s, (dsc * x.d) * (float)sum), added in block order
         const __m512 term = _mm512_fmadd_ps(_mm512_setzero_ps(), _mm512_set1_ps(xb->s),
                                             _mm512_mul_ps(_mm512_mul_ps(dsc, _mm512_set1_ps(xb->d)), _mm512_cvtepi32_ps(sum)));
