@@ -159,15 +159,13 @@ static int use_avx2(void) {
 #endif
 }
 
-static int use_avx512(void) {
 #if defined(__x86_64__)
+static int use_avx512(void) {
     static int fast = -1;
     if (fast < 0) fast = hark_cpu_has_avx2_fma_f16c() && hark_cpu_has_avx512f();
     return fast;
-#else
-    return 0;
-#endif
 }
+#endif
 
 void hark_gelu(float *x, size_t count) {
 #if defined(__x86_64__)
