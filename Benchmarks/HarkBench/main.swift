@@ -5,6 +5,7 @@ import Foundation
 let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("audio", benchAudio),
     ("asr", benchASR),
+    ("asr-parts", benchASRParts),
     ("vad", benchVAD),
     ("mel", benchMel),
     ("llm", benchLLM),

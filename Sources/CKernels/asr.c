@@ -3,6 +3,7 @@
 #include "hark_asr.h"
 #include "hark_cpu.h"
 #include "half.h"
+#include "exp8.h"
 
 #include <math.h>
 #include <string.h>
@@ -33,30 +34,6 @@ void hark_f16_to_f32(const uint16_t *src, float *dst, size_t count) {
 }
 
 #if defined(__x86_64__)
-// exp(x) for 8 floats: x = n ln2 + r, |r| <= ln2/2, exp(r) by a degree-6 polynomial (Cephes
-// expf coefficients), times 2^n built in the exponent bits. Relative error ~2e-7; inputs below
-// -87 give 0 (softmax arguments are <= 0).
-__attribute__((target("avx2,fma")))
-static inline __m256 exp8(__m256 x) {
-    const __m256 log2e = _mm256_set1_ps(1.44269504088896341f);
-    const __m256 ln2_hi = _mm256_set1_ps(0.693359375f), ln2_lo = _mm256_set1_ps(-2.12194440e-4f);
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
-    x = _mm256_min_ps(x, _mm256_set1_ps(88.3f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, ln2_hi, x);
-    r = _mm256_fnmadd_ps(n, ln2_lo, r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    __m256 r2 = _mm256_mul_ps(r, r);
-    p = _mm256_fmadd_ps(p, r2, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
 __attribute__((target("avx2,fma")))
 static void softmax_row_avx2(float *row, size_t n) {
     size_t i = 0;
@@ -81,6 +58,63 @@ static void softmax_row_avx2(float *row, size_t n) {
     const float inv = sum > 0 ? 1.0f / sum : 0;
     const __m256 vinv = _mm256_set1_ps(inv);
     for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), vinv));
+    for (; i < n; i++) row[i] *= inv;
+}
+
+// exp8 on 16 lanes: the same operations lane by lane, so the same bits.
+__attribute__((target("avx512f,avx2,fma")))
+static inline __m512 exp16(__m512 x) {
+    const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
+    const __m512 ln2_hi = _mm512_set1_ps(0.693359375f), ln2_lo = _mm512_set1_ps(-2.12194440e-4f);
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+    x = _mm512_min_ps(x, _mm512_set1_ps(88.3f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, ln2_hi, x);
+    r = _mm512_fnmadd_ps(n, ln2_lo, r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 r2 = _mm512_mul_ps(r, r);
+    p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+// softmax_row_avx2 with the exponentials 16 at a time (the encoder's 1500-key rows spend most
+// of their softmax there). The exponentials are added to the same 8 running sums in the same
+// order as softmax_row_avx2 adds them, so each row gets exactly its bits.
+__attribute__((target("avx512f,avx2,fma")))
+static void softmax_row_avx512(float *row, size_t n) {
+    size_t i = 0;
+    __m512 vmax = _mm512_set1_ps(-INFINITY);
+    for (; i + 16 <= n; i += 16) vmax = _mm512_max_ps(vmax, _mm512_loadu_ps(row + i));
+    float maximum = _mm512_reduce_max_ps(vmax);
+    for (; i < n; i++) if (row[i] > maximum) maximum = row[i];
+    const __m512 m = _mm512_set1_ps(maximum);
+    __m256 vsum = _mm256_setzero_ps();
+    for (i = 0; i + 16 <= n; i += 16) {
+        __m512 v = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + i), m));
+        _mm512_storeu_ps(row + i, v);
+        vsum = _mm256_add_ps(vsum, _mm512_castps512_ps256(v));
+        vsum = _mm256_add_ps(vsum, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    }
+    if (i + 8 <= n) {
+        __m256 v = exp8(_mm256_sub_ps(_mm256_loadu_ps(row + i), _mm512_castps512_ps256(m)));
+        _mm256_storeu_ps(row + i, v);
+        vsum = _mm256_add_ps(vsum, v);
+        i += 8;
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, vsum);
+    float sum = 0;
+    for (int k = 0; k < 8; k++) sum += lanes[k];
+    for (; i < n; i++) { row[i] = expf(row[i] - maximum); sum += row[i]; }
+    const float inv = sum > 0 ? 1.0f / sum : 0;
+    const __m512 vinv = _mm512_set1_ps(inv);
+    for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(row + i, _mm512_mul_ps(_mm512_loadu_ps(row + i), vinv));
     for (; i < n; i++) row[i] *= inv;
 }
 
@@ -125,6 +159,14 @@ static int use_avx2(void) {
 #endif
 }
 
+#if defined(__x86_64__)
+static int use_avx512(void) {
+    static int fast = -1;
+    if (fast < 0) fast = hark_cpu_has_avx2_fma_f16c() && hark_cpu_has_avx512f();
+    return fast;
+}
+#endif
+
 void hark_gelu(float *x, size_t count) {
 #if defined(__x86_64__)
     if (use_avx2()) { gelu_avx2(x, count); return; }
@@ -161,6 +203,11 @@ void hark_softmax_rows(float *x, size_t rows, size_t cols, size_t stride, const 
         size_t n = valid ? (size_t)valid[r] : cols;
         if (n > cols) n = cols;
 #if defined(__x86_64__)
+        if (use_avx512()) {
+            softmax_row_avx512(row, n);
+            for (size_t i = n; i < cols; i++) row[i] = 0;
+            continue;
+        }
         if (use_avx2()) {
             softmax_row_avx2(row, n);
             for (size_t i = n; i < cols; i++) row[i] = 0;

@@ -5,6 +5,7 @@
 #include "hark_cpu.h"
 #include "hark_workers.h"
 #include "half.h"
+#include "exp8.h"
 
 #include <math.h>
 #include <string.h>
@@ -633,4 +634,108 @@ float hark_log_softmax(const float *x, float *logp, size_t n) {
     const float log_sum = maximum + logf(sum);
     for (size_t i = 0; i < n; i++) logp[i] = x[i] - log_sum;
     return log_sum;
+}
+
+// Keeps top[0..count) the indices of the k best entries of x seen so far (largest first, the
+// lower index first among equals) after offering entry i, which beats the current k-th.
+static void top_k_insert(const float *x, size_t i, size_t k, int32_t *top, size_t *count) {
+    const float v = x[i];
+    size_t position = *count < k ? (*count)++ : k - 1;
+    while (position > 0 && x[top[position - 1]] < v) {
+        top[position] = top[position - 1];
+        position--;
+    }
+    top[position] = (int32_t)i;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma")))
+static float logsumexp_top_k_avx2(const float *x, size_t n, size_t k, int32_t *top, size_t *count) {
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        vmax = _mm256_max_ps(vmax, v);
+        if (k == 0) continue;
+        const float threshold = *count < k ? -INFINITY : x[top[k - 1]];
+        unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(threshold), _CMP_GT_OQ));
+        while (mask) {
+            const unsigned lane = (unsigned)__builtin_ctz(mask);
+            mask &= mask - 1;
+            if (*count < k || x[i + lane] > x[top[*count - 1]]) top_k_insert(x, i + lane, k, top, count);
+        }
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, vmax);
+    float maximum = -INFINITY;
+    for (int l = 0; l < 8; l++) if (lanes[l] > maximum) maximum = lanes[l];
+    for (; i < n; i++) {
+        const float value = x[i];
+        if (value > maximum) maximum = value;
+        if (k > 0 && value > -INFINITY && (*count < k || value > x[top[*count - 1]])) top_k_insert(x, i, k, top, count);
+    }
+    if (!isfinite(maximum)) return -INFINITY;
+    const __m256 m = _mm256_set1_ps(maximum);
+    __m256d sum0 = _mm256_setzero_pd(), sum1 = _mm256_setzero_pd();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+        sum0 = _mm256_add_pd(sum0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+        sum1 = _mm256_add_pd(sum1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    }
+    double partial[4];
+    _mm256_storeu_pd(partial, _mm256_add_pd(sum0, sum1));
+    double sum = (partial[0] + partial[1]) + (partial[2] + partial[3]);
+    for (; i < n; i++) sum += (double)expf(x[i] - maximum);
+    return maximum + logf((float)sum);
+}
+
+__attribute__((target("avx2,fma")))
+static float max_avx2(const float *x, size_t n) {
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + i));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, vmax);
+    float maximum = -INFINITY;
+    for (int l = 0; l < 8; l++) if (lanes[l] > maximum) maximum = lanes[l];
+    for (; i < n; i++) if (x[i] > maximum) maximum = x[i];
+    return maximum;
+}
+#endif
+
+float hark_max(const float *x, size_t n) {
+#if defined(__x86_64__)
+    if (hark_dec_path() != HARK_DEC_PORTABLE) return max_avx2(x, n);
+#endif
+    float maximum = -INFINITY;
+    for (size_t i = 0; i < n; i++) if (x[i] > maximum) maximum = x[i];
+    return maximum;
+}
+
+float hark_logsumexp_top_k(const float *x, size_t n, size_t k, int32_t *top, size_t *found) {
+    size_t count = 0;
+    float result;
+    if (!top) k = 0;
+#if defined(__x86_64__)
+    if (hark_dec_path() != HARK_DEC_PORTABLE) {
+        result = logsumexp_top_k_avx2(x, n, k, top, &count);
+    } else
+#endif
+    {
+        float maximum = -INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            const float value = x[i];
+            if (value > maximum) maximum = value;
+            if (k > 0 && value > -INFINITY && (count < k || value > x[top[count - 1]])) top_k_insert(x, i, k, top, &count);
+        }
+        if (isfinite(maximum)) {
+            double sum = 0;
+            for (size_t i = 0; i < n; i++) sum += (double)expf(x[i] - maximum);
+            result = maximum + logf((float)sum);
+        } else {
+            result = -INFINITY;
+        }
+    }
+    if (found) *found = count;
+    return result;
 }

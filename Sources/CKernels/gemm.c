@@ -3,9 +3,11 @@
 // Why our own: Debian's OpenBLAS 0.3.21 does not recognise newer CPUs (Zen 5) and falls back to
 // generic kernels unless the environment sets OPENBLAS_CORETYPE, and its threads spin-wait
 // around the one-row products of every decoder step. This is the classic Goto/BLIS scheme:
-// B is packed into K x NR column panels, A into MR x K row panels, and a register-blocked
-// microkernel (AVX-512F 8x32, AVX2/FMA 6x16, portable 4x16) runs over them; products with few
-// rows skip packing and run dot-product (A B^T) or broadcast-FMA (A B) kernels directly.
+// B is packed into K x NR column panels (once per product, or once at load for weights:
+// hark_sgemm_pack), and a register-blocked microkernel (AVX-512F 8x32, AVX2/FMA 6x16, portable
+// 4x16) runs over them, reading MR rows of A in place (packing A cost more than it saved: the
+// rows of a KC block stay in L1/L2 either way); products with few rows skip packing and run
+// dot-product (A B^T) or broadcast-FMA (A B) kernels directly.
 #include "hark_gemm.h"
 #include "hark_cpu.h"
 
@@ -31,7 +33,8 @@ enum {
 };
 static const double THREADED_FLOPS = 4e6; // below this, one thread (spawning costs ~tens of us)
 
-typedef void (*micro_kernel)(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+// A is read in place (rows a, a + lda, ...), B from NR-wide packed panels.
+typedef void (*micro_kernel)(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
                              float alpha, float beta);
 typedef void (*dot4_kernel)(const float *a, const float *b, size_t ldb, size_t k, float *out);
 typedef void (*row_nn_kernel)(const float *a, size_t k, const float *b, size_t ldb, size_t n, float *out);
@@ -45,12 +48,12 @@ typedef struct {
 
 // ---------------------------------------------------------------- portable C
 
-static void micro_portable(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+static void micro_portable(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
                            float alpha, float beta) {
     float acc[4][16] = {{0}};
     for (size_t p = 0; p < kc; p++) {
         for (int i = 0; i < 4; i++) {
-            const float av = a[p * 4 + i];
+            const float av = a[i * lda + p];
             for (int j = 0; j < 16; j++) acc[i][j] += av * b[p * 16 + j];
         }
     }
@@ -84,14 +87,18 @@ static const gemm_path portable_path = {4, 16, micro_portable, dot4_portable, ro
 // ---------------------------------------------------------------- AVX2 + FMA
 
 __attribute__((target("avx2,fma")))
-static void micro_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+static void micro_avx2(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
                        float alpha, float beta) {
     __m256 acc[6][2];
-    for (int i = 0; i < 6; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    const float *rows[6];
+    for (int i = 0; i < 6; i++) {
+        acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+        rows[i] = a + i * lda;
+    }
     for (size_t p = 0; p < kc; p++) {
         const __m256 b0 = _mm256_load_ps(b + p * 16), b1 = _mm256_load_ps(b + p * 16 + 8);
         for (int i = 0; i < 6; i++) {
-            const __m256 av = _mm256_broadcast_ss(a + p * 6 + i);
+            const __m256 av = _mm256_broadcast_ss(rows[i] + p);
             acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
             acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
         }
@@ -163,14 +170,18 @@ static const gemm_path avx2_path = {6, 16, micro_avx2, dot4_avx2, row_nn_avx2};
 // ---------------------------------------------------------------- AVX-512F
 
 __attribute__((target("avx512f")))
-static void micro_avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+static void micro_avx512(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
                          float alpha, float beta) {
     __m512 acc[8][2];
-    for (int i = 0; i < 8; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    const float *rows[8];
+    for (int i = 0; i < 8; i++) {
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+        rows[i] = a + i * lda;
+    }
     for (size_t p = 0; p < kc; p++) {
         const __m512 b0 = _mm512_load_ps(b + p * 32), b1 = _mm512_load_ps(b + p * 32 + 16);
         for (int i = 0; i < 8; i++) {
-            const __m512 av = _mm512_set1_ps(a[p * 8 + i]);
+            const __m512 av = _mm512_set1_ps(rows[i][p]);
             acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
         }
@@ -268,8 +279,8 @@ void hark_gemm_force_path(int path) {
     forced_path = (path >= 0 && hark_gemm_path_available(path)) ? path : -1;
 }
 
-static const gemm_path *current_path(void) {
-    switch (hark_gemm_path()) {
+static const gemm_path *path_for(int id) {
+    switch (id) {
 #if defined(__x86_64__)
     case HARK_GEMM_AVX512: return &avx512_path;
     case HARK_GEMM_AVX2: return &avx2_path;
@@ -277,6 +288,8 @@ static const gemm_path *current_path(void) {
     default: return &portable_path;
     }
 }
+
+static const gemm_path *current_path(void) { return path_for(hark_gemm_path()); }
 
 // ---------------------------------------------------------------- packed product
 
@@ -302,55 +315,70 @@ static void pack_b(int trans_b, const float *b, size_t ldb, size_t pc, size_t kc
     }
 }
 
-// Packs A[ic.., pc..] (mc x kc) into MR-tall panels: dst[(panel * kc + p) * mr + i], zero padded.
-static void pack_a(const float *a, size_t lda, size_t ic, size_t mc, size_t pc, size_t kc, size_t mr, float *dst) {
-    for (size_t i0 = 0; i0 < mc; i0 += mr) {
-        float *panel = dst + i0 * kc;
-        const size_t height = mc - i0 < mr ? mc - i0 : mr;
-        for (size_t i = 0; i < height; i++) {
-            const float *src = a + (ic + i0 + i) * lda + pc;
-            for (size_t p = 0; p < kc; p++) panel[p * mr + i] = src[p];
-        }
-        for (size_t i = height; i < mr; i++) {
-            for (size_t p = 0; p < kc; p++) panel[p * mr + i] = 0;
+// The whole of op(B) packed once: for each block of NC columns (from jc), for each block of KC
+// depth (from pc), that block's pack_b panels, at jc * k + pc * (the block's padded width).
+// Blocks before the last are NC wide, a multiple of every NR, so the offset needs no padding.
+static size_t packed_floats(size_t n, size_t k, size_t nr) {
+    return (n + nr - 1) / nr * nr * k;
+}
+
+static void pack_all(int trans_b, const float *b, size_t ldb, size_t n, size_t k, size_t nr, float *dst) {
+    for (size_t jc = 0; jc < n; jc += NC) {
+        const size_t nc = n - jc < NC ? n - jc : NC;
+        const size_t padded = (nc + nr - 1) / nr * nr;
+        for (size_t pc = 0; pc < k; pc += KC) {
+            const size_t kc = k - pc < KC ? k - pc : KC;
+            pack_b(trans_b, b, ldb, pc, kc, jc, nc, nr, dst + jc * k + pc * padded);
         }
     }
 }
 
-static size_t workspace_floats(void) {
-    return (size_t)KC * (NC + MAX_NR) + (size_t)(MC + MAX_MR) * KC + 64;
-}
-
-static void gemm_packed(const gemm_path *path, int trans_b, size_t m, size_t n, size_t k, float alpha,
-                        const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc,
-                        float *work) {
+// C[0..m, j_begin..j_end) of C = alpha A op(B) + beta C, op(B) packed by pack_all (j_begin a
+// multiple of NR). A is read in place; only a tile with fewer than MR rows copies its rows into
+// a zero-padded strip. Each value is summed over the same KC blocks in the same order whatever
+// the row and column range, so splitting a product over threads does not change a bit.
+static void gemm_blocked(const gemm_path *path, size_t m, size_t n, size_t k, float alpha,
+                         const float *a, size_t lda, const float *packed, size_t j_begin, size_t j_end,
+                         float beta, float *c, size_t ldc) {
     const size_t mr = path->mr, nr = path->nr;
-    float *packed_b = work;
-    float *packed_a = work + (size_t)KC * (NC + MAX_NR);
     _Alignas(64) float edge[MAX_MR * MAX_NR];
+    _Alignas(64) float strip[MAX_MR * KC];
     for (size_t jc = 0; jc < n; jc += NC) {
         const size_t nc = n - jc < NC ? n - jc : NC;
+        const size_t padded = (nc + nr - 1) / nr * nr;
+        const size_t lo = j_begin > jc ? j_begin - jc : 0;
+        const size_t hi = j_end < jc + nc ? j_end - jc : nc;
+        if (j_end <= jc || lo >= hi) continue;
         for (size_t pc = 0; pc < k; pc += KC) {
             const size_t kc = k - pc < KC ? k - pc : KC;
             const float block_beta = pc == 0 ? beta : 1.0f;
-            pack_b(trans_b, b, ldb, pc, kc, jc, nc, nr, packed_b);
+            const float *packed_b = packed + jc * k + pc * padded;
             for (size_t ic = 0; ic < m; ic += MC) {
                 const size_t mc = m - ic < MC ? m - ic : MC;
-                pack_a(a, lda, ic, mc, pc, kc, mr, packed_a);
-                for (size_t jr = 0; jr < nc; jr += nr) {
-                    const size_t width = nc - jr < nr ? nc - jr : nr;
+                for (size_t jr = lo; jr < hi; jr += nr) {
+                    const size_t width = hi - jr < nr ? hi - jr : nr;
                     for (size_t ir = 0; ir < mc; ir += mr) {
                         const size_t height = mc - ir < mr ? mc - ir : mr;
                         float *tile = c + (ic + ir) * ldc + jc + jr;
+                        const float *a_tile = a + (ic + ir) * lda + pc;
                         if (height == mr && width == nr) {
-                            path->micro(kc, packed_a + ir * kc, packed_b + jr * kc, tile, ldc, alpha, block_beta);
-                        } else {
-                            path->micro(kc, packed_a + ir * kc, packed_b + jr * kc, edge, nr, 1.0f, 0.0f);
-                            for (size_t i = 0; i < height; i++) {
-                                for (size_t j = 0; j < width; j++) {
-                                    float *out = tile + i * ldc + j;
-                                    *out = alpha * edge[i * nr + j] + (block_beta != 0 ? block_beta * *out : 0);
-                                }
+                            path->micro(kc, a_tile, lda, packed_b + jr * kc, tile, ldc, alpha, block_beta);
+                            continue;
+                        }
+                        size_t a_stride = lda;
+                        if (height < mr) {
+                            for (size_t i = 0; i < mr; i++) {
+                                if (i < height) memcpy(strip + i * kc, a_tile + i * lda, kc * sizeof(float));
+                                else memset(strip + i * kc, 0, kc * sizeof(float));
+                            }
+                            a_tile = strip;
+                            a_stride = kc;
+                        }
+                        path->micro(kc, a_tile, a_stride, packed_b + jr * kc, edge, nr, 1.0f, 0.0f);
+                        for (size_t i = 0; i < height; i++) {
+                            for (size_t j = 0; j < width; j++) {
+                                float *out = tile + i * ldc + j;
+                                *out = alpha * edge[i * nr + j] + (block_beta != 0 ? block_beta * *out : 0);
                             }
                         }
                     }
@@ -395,59 +423,67 @@ static void gemm_small(const gemm_path *path, int trans_b, size_t m, size_t n, s
     }
 }
 
-// One thread, packing into `work` (workspace_floats() floats), or unpacked for few rows.
-static void sgemm_serial(const gemm_path *path, int trans_b, size_t m, size_t n, size_t k, float alpha,
-                         const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
-                         size_t ldc, float *work) {
-    if (m < SMALL_M || !work) gemm_small(path, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    else gemm_packed(path, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
-}
-
 // ---------------------------------------------------------------- threads
 
 // Packing space, kept per thread: the callers and the workers of hark_workers_run are
-// long-lived, and allocating a fresh megabyte per call would page-fault it in every time.
-static _Thread_local float *cached_work;
-static _Thread_local size_t cached_work_floats;
+// long-lived, and allocating fresh megabytes per call would page-fault them in every time.
+typedef struct { float *floats; size_t count; } cached_space;
+static _Thread_local cached_space packing_space, scores_space, attention_space;
 
-static float *workspace(size_t floats) {
-    if (cached_work_floats < floats) {
-        free(cached_work);
-        cached_work = aligned_alloc(64, ((floats * sizeof(float) + 63) / 64) * 64);
-        cached_work_floats = cached_work ? floats : 0;
+static float *cached(cached_space *space, size_t floats) {
+    if (space->count < floats) {
+        free(space->floats);
+        space->floats = aligned_alloc(64, ((floats * sizeof(float) + 63) / 64) * 64);
+        space->count = space->floats ? floats : 0;
     }
-    return cached_work;
+    return space->floats;
 }
 
 enum { MAX_THREADS = 8 };
 
 typedef struct {
     const gemm_path *path;
-    int trans_b, split_rows;
+    int split_rows;
     size_t m, n, k;
     float alpha, beta;
-    const float *a, *b;
-    size_t lda, ldb, ldc;
+    const float *a, *packed;
+    size_t lda, ldc;
     float *c;
     size_t unit, units, shares;
 } gemm_job;
 
-// Share `task` of the longer side, in whole tiles, so that each task packs only what it multiplies.
+// Share `task` of the longer side, in whole tiles.
 static void run_gemm_share(void *context, size_t task) {
     const gemm_job *job = context;
     const size_t extent = job->split_rows ? job->m : job->n;
     size_t begin = job->units * task / job->shares * job->unit, end = job->units * (task + 1) / job->shares * job->unit;
     if (end > extent) end = extent;
     if (begin >= end) return;
-    float *work = workspace(workspace_floats());
     if (job->split_rows) {
-        sgemm_serial(job->path, job->trans_b, end - begin, job->n, job->k, job->alpha, job->a + begin * job->lda,
-                     job->lda, job->b, job->ldb, job->beta, job->c + begin * job->ldc, job->ldc, work);
+        gemm_blocked(job->path, end - begin, job->n, job->k, job->alpha, job->a + begin * job->lda, job->lda,
+                     job->packed, 0, job->n, job->beta, job->c + begin * job->ldc, job->ldc);
     } else {
-        const float *b = job->trans_b ? job->b + begin * job->ldb : job->b + begin;
-        sgemm_serial(job->path, job->trans_b, job->m, end - begin, job->k, job->alpha, job->a, job->lda,
-                     b, job->ldb, job->beta, job->c + begin, job->ldc, work);
+        gemm_blocked(job->path, job->m, job->n, job->k, job->alpha, job->a, job->lda, job->packed, begin, end,
+                     job->beta, job->c, job->ldc);
     }
+}
+
+static void zero_depth(size_t m, size_t n, float beta, float *c, size_t ldc) {
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < n; j++) c[i * ldc + j] = beta != 0 ? beta * c[i * ldc + j] : 0;
+    }
+}
+
+static void run_packed(const gemm_path *path, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                       const float *packed, float beta, float *c, size_t ldc, int threads) {
+    if (threads < 1 || 2.0 * (double)m * (double)n * (double)k < THREADED_FLOPS) threads = 1;
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    const int split_rows = m >= n;
+    const size_t unit = split_rows ? path->mr : path->nr;
+    const size_t units = ((split_rows ? m : n) + unit - 1) / unit;
+    if ((size_t)threads > units) threads = (int)units;
+    gemm_job job = {path, split_rows, m, n, k, alpha, beta, a, packed, lda, ldc, c, unit, units, (size_t)threads};
+    hark_workers_run((size_t)threads, (size_t)threads, run_gemm_share, &job);
 }
 
 void hark_sgemm(int trans_b, size_t m, size_t n, size_t k, float alpha,
@@ -455,34 +491,43 @@ void hark_sgemm(int trans_b, size_t m, size_t n, size_t k, float alpha,
                 float beta, float *c, size_t ldc, int threads) {
     if (m == 0 || n == 0) return;
     const gemm_path *path = current_path();
-    if (k == 0) {
-        for (size_t i = 0; i < m; i++) {
-            for (size_t j = 0; j < n; j++) c[i * ldc + j] = beta != 0 ? beta * c[i * ldc + j] : 0;
-        }
-        return;
-    }
-    if (m < SMALL_M) {
+    if (k == 0) { zero_depth(m, n, beta, c, ldc); return; }
+    float *packed = m < SMALL_M ? NULL : cached(&packing_space, packed_floats(n, k, path->nr));
+    if (!packed) {
         gemm_small(path, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    if (threads < 1 || 2.0 * (double)m * (double)n * (double)k < THREADED_FLOPS) threads = 1;
-    if (threads > MAX_THREADS) threads = MAX_THREADS;
-    const int split_rows = m >= n;
-    const size_t unit = split_rows ? path->mr : path->nr;
-    const size_t units = ((split_rows ? m : n) + unit - 1) / unit;
-    if ((size_t)threads > units) threads = (int)units;
-    gemm_job job = {path, trans_b, split_rows, m, n, k, alpha, beta, a, b, lda, ldb, ldc, c, unit, units, (size_t)threads};
-    hark_workers_run((size_t)threads, (size_t)threads, run_gemm_share, &job);
+    // B is packed once, by the caller, for every thread.
+    pack_all(trans_b, b, ldb, n, k, path->nr, packed);
+    run_packed(path, m, n, k, alpha, a, lda, packed, beta, c, ldc, threads);
+}
+
+size_t hark_sgemm_packed_count(size_t n, size_t k) {
+    return packed_floats(n, k, MAX_NR);
+}
+
+int hark_sgemm_pack(int trans_b, size_t n, size_t k, const float *b, size_t ldb, float *packed) {
+    const int id = hark_gemm_path();
+    pack_all(trans_b, b, ldb, n, k, path_for(id)->nr, packed);
+    return id;
+}
+
+void hark_sgemm_packed(int path, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                       const float *packed, float beta, float *c, size_t ldc, int threads) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) { zero_depth(m, n, beta, c, ldc); return; }
+    run_packed(path_for(path), m, n, k, alpha, a, lda, packed, beta, c, ldc, threads);
 }
 
 // ---------------------------------------------------------------- attention
 
 // Work is cut into (head, block of query rows) tasks, head by head, so that the threads read
 // the same head's keys and values from cache, and a block's scores (QUERY_BLOCK x keys) stay in
-// L2 between the two products and the softmax. Blocks start at multiples of every MR and a short
-// tail joins the block before it (which may then hold up to QUERY_BLOCK + SMALL_M - 1 rows), so
-// each value comes from the same kernel and tile as in one product over all rows: results do not
-// depend on the blocking or the thread count.
+// L2 between the two products and the softmax. Each head's keys and values are packed once, by
+// a first pass over the heads, for all its blocks. Blocks start at multiples of every MR and a
+// short tail joins the block before it (which may then hold up to QUERY_BLOCK + SMALL_M - 1
+// rows), so each value comes from the same kernel and tile as in one product over all rows:
+// results do not depend on the blocking or the thread count.
 enum { QUERY_BLOCK = 96 };
 
 static size_t query_blocks(size_t queries) {
@@ -497,22 +542,43 @@ typedef struct {
     float *out;
     size_t queries, keys, head_dim, blocks;
     float scale;
+    float *packs;            // per head: K^T packed, then V packed (NULL: fewer than SMALL_M queries)
+    size_t keys_floats, head_floats;
     atomic_int failed;
 } attention_job;
+
+static void pack_attention_head(void *context, size_t head) {
+    attention_job *job = context;
+    float *keys = job->packs + head * job->head_floats;
+    const size_t column = head * job->head_dim, nr = job->path->nr;
+    pack_all(1, job->k + column, job->k_stride, job->keys, job->head_dim, nr, keys);
+    pack_all(0, job->v + column, job->v_stride, job->head_dim, job->keys, nr, keys + job->keys_floats);
+}
 
 static void run_attention_block(void *context, size_t task) {
     attention_job *job = context;
     const size_t head = task / job->blocks, block = task % job->blocks, row = block * QUERY_BLOCK;
     const size_t rows = block + 1 == job->blocks ? job->queries - row : QUERY_BLOCK;
     const size_t column = head * job->head_dim;
-    float *work = workspace(workspace_floats() + (QUERY_BLOCK + SMALL_M) * job->keys);
-    if (!work) { atomic_store(&job->failed, 1); return; }
-    float *scores = work + workspace_floats();
-    sgemm_serial(job->path, 1, rows, job->keys, job->head_dim, job->scale, job->q + row * job->q_stride + column,
-                 job->q_stride, job->k + column, job->k_stride, 0, scores, job->keys, work);
+    float *scores = cached(&scores_space, (QUERY_BLOCK + SMALL_M) * job->keys);
+    if (!scores) { atomic_store(&job->failed, 1); return; }
+    const float *q = job->q + row * job->q_stride + column;
+    float *out = job->out + row * job->out_stride + column;
+    if (!job->packs) {
+        // So few queries that one product would not pack either.
+        gemm_small(job->path, 1, rows, job->keys, job->head_dim, job->scale, q, job->q_stride, job->k + column,
+                   job->k_stride, 0, scores, job->keys);
+        hark_softmax_rows(scores, rows, job->keys, job->keys, NULL);
+        gemm_small(job->path, 0, rows, job->head_dim, job->keys, 1, scores, job->keys, job->v + column,
+                   job->v_stride, 0, out, job->out_stride);
+        return;
+    }
+    const float *keys = job->packs + head * job->head_floats;
+    gemm_blocked(job->path, rows, job->keys, job->head_dim, job->scale, q, job->q_stride, keys, 0, job->keys,
+                 0, scores, job->keys);
     hark_softmax_rows(scores, rows, job->keys, job->keys, NULL);
-    sgemm_serial(job->path, 0, rows, job->head_dim, job->keys, 1, scores, job->keys, job->v + column, job->v_stride,
-                 0, job->out + row * job->out_stride + column, job->out_stride, work);
+    gemm_blocked(job->path, rows, job->head_dim, job->keys, 1, scores, job->keys, keys + job->keys_floats, 0,
+                 job->head_dim, 0, out, job->out_stride);
 }
 
 int hark_unmasked_attention(const float *q, size_t q_stride, const float *k, size_t k_stride,
@@ -523,8 +589,17 @@ int hark_unmasked_attention(const float *q, size_t q_stride, const float *k, siz
         for (size_t i = 0; i < queries; i++) memset(out + i * out_stride, 0, heads * head_dim * sizeof(float));
         return 1;
     }
-    attention_job job = {current_path(), q, k, v, q_stride, k_stride, v_stride, out_stride, out,
-                         queries, keys, head_dim, query_blocks(queries), scale, 0};
-    hark_workers_run(threads < 1 ? 1 : (size_t)threads, heads * job.blocks, run_attention_block, &job);
+    const gemm_path *path = current_path();
+    attention_job job = {path, q, k, v, q_stride, k_stride, v_stride, out_stride, out,
+                         queries, keys, head_dim, query_blocks(queries), scale, NULL, 0, 0, 0};
+    const size_t worker_threads = threads < 1 ? 1 : (size_t)threads;
+    if (queries >= SMALL_M) {
+        job.keys_floats = packed_floats(keys, head_dim, path->nr);
+        job.head_floats = job.keys_floats + packed_floats(head_dim, keys, path->nr);
+        job.packs = cached(&attention_space, heads * job.head_floats);
+        if (!job.packs) return 0;
+        hark_workers_run(worker_threads, heads, pack_attention_head, &job);
+    }
+    hark_workers_run(worker_threads, heads * job.blocks, run_attention_block, &job);
     return !atomic_load(&job.failed);
 }

@@ -198,4 +198,51 @@ import Testing
         #expect(hark_log_softmax(allMasked, &masked, 2) == -.infinity)
         #expect(masked.allSatisfy { $0 == -.infinity })
     }
+
+    /// The largest finite entries, largest first and the lower index first among equals.
+    static func referenceTop(_ x: [Float], _ k: Int) -> [Int32] {
+        x.indices.filter { x[$0] > -.infinity }.sorted { x[$0] != x[$1] ? x[$0] > x[$1] : $0 < $1 }.prefix(k).map { Int32($0) }
+    }
+
+    static func referenceLogSumExp(_ x: [Float]) -> Double {
+        guard let maximum = x.max(), maximum > -.infinity else { return -.infinity }
+        return Double(maximum) + log(x.reduce(0.0) { $0 + exp(Double($1) - Double(maximum)) })
+    }
+
+    static func logSumExpTop(_ x: [Float], _ k: Int) -> (logSum: Float, top: [Int32]) {
+        var top = [Int32](repeating: -1, count: k)
+        var found = 0
+        let logSum = hark_logsumexp_top_k(x, x.count, k, &top, &found)
+        return (logSum, Array(top.prefix(found)))
+    }
+
+    @Test func logSumExpAndTopKMatchTheDefinitionOnEveryPath() {
+        var rng = SplitMix64(seed: 11)
+        for path in Self.availablePaths {
+            hark_dec_force_path(path)
+            defer { hark_dec_force_path(-1) }
+            #expect(Self.logSumExpTop([0.1, 5, -1, 3, 4, -.infinity], 3).top == [1, 4, 3], "path \(path)")
+            #expect(Self.logSumExpTop([-.infinity, 1], 5).top == [1], "path \(path)")
+            let masked = Self.logSumExpTop([-.infinity, -.infinity, -.infinity], 2)
+            #expect(masked.logSum == -.infinity && masked.top.isEmpty, "path \(path)")
+            #expect(hark_max([Float](), 0) == -.infinity)
+            for n in [1, 7, 8, 9, 17, 1000, 51864] {
+                // A vocabulary row as a confident step gives it: one token far ahead, tens of
+                // thousands of tiny ones (a running float sum drops these), some suppressed, ties.
+                var x = (0..<n).map { _ in Float.random(in: -24 ... -12, using: &rng) }
+                if n > 8 {
+                    x[n / 2] = 3
+                    for i in stride(from: 1, to: n, by: 5) { x[i] = -.infinity }
+                    x[n - 1] = x[n / 3]
+                    x[n - 2] = x[n / 3]
+                }
+                for k in [0, 1, 10] {
+                    let (logSum, top) = Self.logSumExpTop(x, k)
+                    #expect(top == Self.referenceTop(x, k), "path \(path) n=\(n) k=\(k)")
+                    #expect(abs(Double(logSum) - Self.referenceLogSumExp(x)) < 2e-6, "path \(path) n=\(n): \(logSum)")
+                }
+                #expect(hark_max(x, n) == x.max()!, "path \(path) n=\(n)")
+            }
+        }
+    }
 }

@@ -77,9 +77,4 @@ import Testing
         // Ids outside the table (timestamps) never start a run.
         #expect(Self.loopGuard.period(of: [1, 40, 40]) == nil)
     }
-
-    @Test func topKReturnsLargestFirst() {
-        #expect(topK([0.1, 5, -1, 3, 4, -.infinity], 3) == [1, 4, 3])
-        #expect(topK([-.infinity, 1], 5) == [1])
-    }
 }

@@ -81,6 +81,49 @@ import Testing
         #expect(hark_gemm_path() == best)
     }
 
+    /// Weights packed once (`hark_sgemm_pack`) give exactly `hark_sgemm`'s bits on every path and
+    /// thread count for products of 16 rows or more, and stay close to the reference below that;
+    /// a product runs on the path it was packed for even when another path is forced since.
+    @Test func packedWeightsGiveTheSameBits() {
+        defer { hark_gemm_force_path(-1) }
+        var rng = SplitMix64(seed: 5)
+        for shape in [Shape(m: 16, n: 33, k: 300), Shape(m: 301, n: 129, k: 259), Shape(m: 150, n: 2100, k: 40),
+                      Shape(m: 40, n: 1500, k: 64), Shape(m: 5, n: 67, k: 33)] {
+            let lda = shape.k + 3, ldc = shape.n + 1
+            let a = (0..<(shape.m * lda)).map { _ in Float.random(in: -1...1, using: &rng) }
+            let w = (0..<(shape.n * shape.k)).map { _ in Float.random(in: -1...1, using: &rng) }
+            let c0 = (0..<(shape.m * ldc)).map { _ in Float.random(in: -1...1, using: &rng) }
+            for path in Self.availablePaths {
+                hark_gemm_force_path(path)
+                var packed = [Float](repeating: .nan, count: hark_sgemm_packed_count(shape.n, shape.k) + 16)
+                // The kernels load packed panels from 64-byte boundaries (the array's storage
+                // does not move while it is not resized).
+                let packedPath = packed.withUnsafeMutableBufferPointer { buffer -> Int32 in
+                    let base = UnsafeMutableRawPointer(buffer.baseAddress!)
+                    let aligned = base.alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Float.self)
+                    return hark_sgemm_pack(1, shape.n, shape.k, w, shape.k, aligned)
+                }
+                #expect(packedPath == path)
+                var expected = c0
+                hark_sgemm(1, shape.m, shape.n, shape.k, 0.75, a, lda, w, shape.k, 0.5, &expected, ldc, 1)
+                for (threads, forced) in [(Int32(1), path), (2, path), (2, Int32(HARK_GEMM_PORTABLE))] {
+                    hark_gemm_force_path(forced)
+                    var got = c0
+                    packed.withUnsafeMutableBufferPointer { buffer in
+                        let aligned = UnsafeMutableRawPointer(buffer.baseAddress!).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Float.self)
+                        hark_sgemm_packed(packedPath, shape.m, shape.n, shape.k, 0.75, a, lda, aligned, 0.5, &got, ldc, threads)
+                    }
+                    if shape.m >= 16 {
+                        #expect(got == expected, "path \(path) \(shape) threads \(threads) forced \(forced): differs from hark_sgemm")
+                    } else {
+                        let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
+                        #expect(worst <= 1e-5 * Float(shape.k) + 1e-5, "path \(path) \(shape): max difference \(worst)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func zeroDepthScalesC() {
         var c: [Float] = [1, 2, 3, 4]
         hark_sgemm(1, 2, 2, 0, 1, [], 1, [], 1, 0.5, &c, 2, 1)

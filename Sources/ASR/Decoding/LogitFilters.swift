@@ -26,15 +26,11 @@ public struct LogitFilters: Sendable {
 
     /// Sets forbidden logits to -inf. `generated` are the tokens after the prompt.
     public func apply(_ logits: inout [Float], generated: [Int]) {
-        var scratch = [Float](repeating: 0, count: timestamps ? logits.count : 0)
-        logits.withUnsafeMutableBufferPointer { l in
-            scratch.withUnsafeMutableBufferPointer { apply(l, generated: generated, scratch: $0) }
-        }
+        logits.withUnsafeMutableBufferPointer { apply($0, generated: generated) }
     }
 
-    /// `apply` in place on a step's logits; `scratch` (as many values as the logits when
-    /// `timestamps`) receives the log-probabilities the timestamp rule needs.
-    func apply(_ l: UnsafeMutableBufferPointer<Float>, generated: [Int], scratch: UnsafeMutableBufferPointer<Float>) {
+    /// `apply` in place on a step's logits.
+    func apply(_ l: UnsafeMutableBufferPointer<Float>, generated: [Int]) {
         let step = generated.count
         for id in suppress where id < l.count { l[id] = -.infinity }
         if step == 0 { for id in suppressAtBegin where id < l.count { l[id] = -.infinity } }
@@ -70,12 +66,10 @@ public struct LogitFilters: Sendable {
         }
         if checkTimestampMass {
             // If all timestamps together are likelier than any single text token, take a timestamp.
-            precondition(scratch.count >= l.count, "timestamp rules need scratch for the log-probabilities")
-            let logProbs = scratch.baseAddress!
-            hark_log_softmax(l.baseAddress!, logProbs, l.count)
-            var maxText = -Float.infinity
-            for i in 0..<begin { maxText = max(maxText, logProbs[i]) }
-            let timestampMass = logSumExp(UnsafeBufferPointer(start: logProbs + begin, count: end - begin + 1))
+            // Both sides are log-probabilities less the same softmax denominator, so the logits
+            // compare as they are: the largest text logit against the timestamps' log-sum-exp.
+            let maxText = hark_max(l.baseAddress!, begin)
+            let timestampMass = hark_logsumexp_top_k(l.baseAddress! + begin, end - begin + 1, 0, nil, nil)
             if timestampMass > maxText { for i in 0..<begin { l[i] = -.infinity } }
         }
     }

@@ -79,30 +79,35 @@ public struct WindowDecoder {
     private func greedy(first: [Float], maxNew: Int, options: WindowDecodingOptions, noSpeech: Float) throws -> WindowDecoding {
         var rng = SplitMix64(seed: options.seed)
         let vocab = first.count
-        // The logits of each step stay in the session's scratch and are filtered in place; the
-        // log-probabilities go to one buffer reused for every step.
+        // The logits of each step stay in the session's scratch and are filtered in place; a
+        // greedy step needs only the best token and the softmax denominator, a sampled one the
+        // whole log-probability row (in one buffer reused for every step).
         let firstLogits = FloatBuffer(first)
-        let logProbBuffer = FloatBuffer(count: vocab), scratch = FloatBuffer(count: vocab)
+        let logProbBuffer = FloatBuffer(count: options.temperature > 0 ? vocab : 0)
         let logProbs = logProbBuffer.pointer
         var logits = firstLogits.pointer
         var generated: [Int] = []
         var stepLogProbs: [Float] = []
         var sum: Float = 0
         for step in 0..<maxNew {
-            options.filters.apply(UnsafeMutableBufferPointer(start: logits, count: vocab), generated: generated,
-                                  scratch: UnsafeMutableBufferPointer(start: scratch.pointer, count: vocab))
-            hark_log_softmax(logits, logProbs, vocab)
+            options.filters.apply(UnsafeMutableBufferPointer(start: logits, count: vocab), generated: generated)
             let next: Int
+            let logProb: Float
             if options.temperature > 0 {
+                hark_log_softmax(logits, logProbs, vocab)
                 next = sample(Array(UnsafeBufferPointer(start: logProbs, count: vocab)), temperature: options.temperature, rng: &rng)
+                logProb = logProbs[next]
             } else {
-                var best = 0
-                for i in 1..<vocab where logProbs[i] > logProbs[best] { best = i }
-                next = best
+                var best: Int32 = 0
+                var found = 0
+                let logSum = hark_logsumexp_top_k(logits, vocab, 1, &best, &found)
+                // No finite logit: token 0 at -inf, as an argmax over an all -inf row gives.
+                next = found > 0 ? Int(best) : 0
+                logProb = found > 0 ? logits[next] - logSum : -.infinity
             }
-            if next == tokens.endOfText { sum += logProbs[next]; break }
+            if next == tokens.endOfText { sum += logProb; break }
             generated.append(next)
-            stepLogProbs.append(logProbs[next])
+            stepLogProbs.append(logProb)
             if let period = options.loopGuard?.period(of: generated) {
                 generated.removeLast(period)
                 stepLogProbs.removeLast(period)
@@ -135,22 +140,23 @@ public struct WindowDecoder {
         // The first step expands the single prompt hypothesis (as CTranslate2 does).
         var beams: [(tokens: [Int], score: Float)] = [([], 0)]
         let vocab = first.count
-        // Each step's logits [beams][vocab] stay in the session's scratch, filtered in place.
+        // Each step's logits [beams][vocab] stay in the session's scratch, filtered in place; a
+        // beam needs only its best `candidatesPerStep` tokens and its softmax denominator.
         let firstLogits = FloatBuffer(first)
-        let logProbBuffer = FloatBuffer(count: vocab), scratch = FloatBuffer(count: vocab)
-        let logProbs = logProbBuffer.pointer
         var beamLogits = firstLogits.pointer
+        var best = [Int32](repeating: 0, count: candidatesPerStep)
         var finished: [(tokens: [Int], sum: Float)] = []
         for step in 0..<maxNew {
             var candidates: [(score: Float, beam: Int, token: Int)] = []
             for (b, hypothesis) in beams.enumerated() {
                 let logits = beamLogits + b * vocab
-                options.filters.apply(UnsafeMutableBufferPointer(start: logits, count: vocab), generated: hypothesis.tokens,
-                                      scratch: UnsafeMutableBufferPointer(start: scratch.pointer, count: vocab))
-                hark_log_softmax(logits, logProbs, vocab)
-                // Keep this beam's best `candidatesPerStep` tokens (enough for the global top-k).
-                candidates += topK(UnsafeBufferPointer(start: logProbs, count: vocab), candidatesPerStep)
-                    .map { (hypothesis.score + logProbs[$0], b, $0) }
+                options.filters.apply(UnsafeMutableBufferPointer(start: logits, count: vocab), generated: hypothesis.tokens)
+                // This beam's best `candidatesPerStep` tokens (enough for the global top-k).
+                var found = 0
+                let logSum = hark_logsumexp_top_k(logits, vocab, candidatesPerStep, &best, &found)
+                for token in best.prefix(found).map(Int.init) {
+                    candidates.append((hypothesis.score + (logits[token] - logSum), b, token))
+                }
             }
             candidates.sort { $0.score > $1.score }
             candidates = Array(candidates.prefix(candidatesPerStep))
@@ -216,19 +222,4 @@ public struct LoopGuard: Sendable {
         }
         return nil
     }
-}
-
-/// Indices of the `k` largest values, largest first.
-func topK<C: RandomAccessCollection>(_ values: C, _ k: Int) -> [Int] where C.Element == Float, C.Index == Int {
-    var best: [Int] = []
-    best.reserveCapacity(k + 1)
-    for (i, v) in values.enumerated() where v > -.infinity {
-        if best.count < k || v > values[best[best.count - 1]] {
-            var position = best.count
-            while position > 0 && values[best[position - 1]] < v { position -= 1 }
-            best.insert(i, at: position)
-            if best.count > k { best.removeLast() }
-        }
-    }
-    return best
 }

@@ -2,8 +2,9 @@ import CKernels
 import COpenBLAS
 import Foundation
 
-/// A fixed-size array with a stable address, zero-filled, freed in `deinit`. Weights use it
-/// read-only (and so are shared across threads); sessions use it for scratch and caches.
+/// A fixed-size array with a stable, 64-byte aligned address (what the packed matrix kernels
+/// load from), zero-filled, freed in `deinit`. Weights use it read-only (and so are shared
+/// across threads); sessions use it for scratch and caches.
 final class Buffer<Element: Numeric>: @unchecked Sendable {
     // @unchecked: weight buffers are written only during model loading, before being shared;
     // scratch buffers belong to one session, which one task owns.
@@ -12,7 +13,8 @@ final class Buffer<Element: Numeric>: @unchecked Sendable {
 
     init(count: Int) {
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Element>.stride, alignment: 64)
+            .bindMemory(to: Element.self, capacity: max(count, 1))
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
@@ -21,7 +23,7 @@ final class Buffer<Element: Numeric>: @unchecked Sendable {
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
     }
 
-    deinit { pointer.deallocate() }
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
 
     var constant: UnsafePointer<Element> { UnsafePointer(pointer) }
 }
@@ -38,25 +40,29 @@ var gemmThreads: Int32 {
     return asked > 0 ? asked : openblas_get_num_threads()
 }
 
-/// A dense layer y = x W^T + b with W stored [outputs, inputs] as CTranslate2 does.
+/// A dense layer y = x W^T + b with W stored [outputs, inputs] as CTranslate2 does, run on many
+/// rows at once (the encoder's frames). W is kept only as `hark_sgemm_pack` lays it out for the
+/// product's kernels, packed once here instead of in every product.
 struct Linear: Sendable {
-    let weight: FloatBuffer
+    let packedWeight: FloatBuffer
+    /// The kernel path the packing is for (`hark_sgemm_pack`).
+    let path: Int32
     let bias: FloatBuffer?
     let inputs: Int
     let outputs: Int
 
-    init(weight: FloatBuffer, bias: FloatBuffer?, inputs: Int, outputs: Int) {
-        self.weight = weight
-        self.bias = bias
+    init(weight: [Float], bias: [Float]?, inputs: Int, outputs: Int) {
+        precondition(weight.count == inputs * outputs)
+        packedWeight = FloatBuffer(count: hark_sgemm_packed_count(outputs, inputs))
+        path = hark_sgemm_pack(1, outputs, inputs, weight, inputs, packedWeight.pointer)
+        self.bias = bias.map { FloatBuffer($0) }
         self.inputs = inputs
         self.outputs = outputs
     }
 
     init(_ file: CTranslate2ModelFile, _ prefix: String, inputs: Int, outputs: Int, bias hasBias: Bool = true) throws {
-        weight = FloatBuffer(try file.floats(prefix + "/weight", shape: [outputs, inputs]))
-        bias = hasBias ? FloatBuffer(try file.floats(prefix + "/bias", shape: [outputs])) : nil
-        self.inputs = inputs
-        self.outputs = outputs
+        self.init(weight: try file.floats(prefix + "/weight", shape: [outputs, inputs]),
+                  bias: hasBias ? try file.floats(prefix + "/bias", shape: [outputs]) : nil, inputs: inputs, outputs: outputs)
     }
 
     /// out[rows, outputs] = x[rows, inputs] W^T + b (x and out with row strides `xStride`, `outStride`).
@@ -67,7 +73,12 @@ struct Linear: Sendable {
         if let bias {
             for r in 0..<rows { (out + r * ldo).update(from: bias.constant, count: outputs) }
         }
-        hark_sgemm(1, rows, outputs, inputs, 1, x, ldx, weight.constant, inputs, bias == nil ? 0 : 1, out, ldo, gemmThreads)
+        product(x, ldx: ldx, rows: rows, into: out, ldo: ldo, beta: bias == nil ? 0 : 1)
+    }
+
+    /// out = x W^T + beta out.
+    func product(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, into out: UnsafeMutablePointer<Float>, ldo: Int, beta: Float) {
+        hark_sgemm_packed(path, rows, outputs, inputs, 1, x, ldx, packedWeight.constant, beta, out, ldo, gemmThreads)
     }
 }
 

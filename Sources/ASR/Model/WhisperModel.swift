@@ -128,10 +128,10 @@ public final class WhisperModel: Sendable {
         dimensions = dims
 
         // Conv weights [out, in, k] flatten to [out, in*k]: exactly an im2col matrix product.
-        conv1 = Linear(weight: FloatBuffer(try file.floats("encoder/conv1/weight", shape: [width, melBins, 3])),
-                       bias: FloatBuffer(try file.floats("encoder/conv1/bias", shape: [width])), inputs: melBins * 3, outputs: width)
-        conv2 = Linear(weight: FloatBuffer(try file.floats("encoder/conv2/weight", shape: [width, width, 3])),
-                       bias: FloatBuffer(try file.floats("encoder/conv2/bias", shape: [width])), inputs: width * 3, outputs: width)
+        conv1 = Linear(weight: try file.floats("encoder/conv1/weight", shape: [width, melBins, 3]),
+                       bias: try file.floats("encoder/conv1/bias", shape: [width]), inputs: melBins * 3, outputs: width)
+        conv2 = Linear(weight: try file.floats("encoder/conv2/weight", shape: [width, width, 3]),
+                       bias: try file.floats("encoder/conv2/bias", shape: [width]), inputs: width * 3, outputs: width)
         encoderPositions = FloatBuffer(try file.floats("encoder/position_encodings/encodings"))
         let ffnWidth = try file.variable("encoder/layer_0/ffn/linear_0/weight").shape.first ?? 4 * width
         encoderBlocks = try (0..<dims.encoderLayers).map { i in
@@ -241,7 +241,7 @@ extension Linear {
     /// out += x W^T + b: the residual connection fused into the matrix product.
     func accumulate(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
         if let bias { hark_add_bias(out, rows, outputs, bias.constant) }
-        hark_sgemm(1, rows, outputs, inputs, 1, x, inputs, weight.constant, inputs, 1, out, outputs, gemmThreads)
+        product(x, ldx: inputs, rows: rows, into: out, ldo: outputs, beta: 1)
     }
 }
 

@@ -71,6 +71,18 @@ void hark_dec_attention(const hark_dec_attention_job *job, int threads);
 /// of exponentials (-inf when every x is -inf, and then logp is all -inf).
 float hark_log_softmax(const float *x, float *logp, size_t n);
 
+/// The largest of x[0..n) (-inf when n is 0): what `x[i] > maximum` over the entries gives.
+float hark_max(const float *x, size_t n);
+
+/// log(sum exp x[i]) over x[0..n): the softmax denominator, so that x[i] minus it is the
+/// log-probability of entry i; -inf when no entry is finite. Also puts in `top` the indices of
+/// the `k` largest finite entries (`top` holds k values; NULL for none), largest first and the
+/// lower index first among equal values, and their number (at most k) in `found`. A beam-search
+/// or greedy step needs only these, not the whole log-softmax row. The exponentials are summed
+/// in double precision: a float running sum over a vocabulary drops the many tiny terms once it
+/// nears 1 (about 2e-4 of the mass on Whisper's 51864 tokens).
+float hark_logsumexp_top_k(const float *x, size_t n, size_t k, int32_t *top, size_t *found);
+
 #ifdef __cplusplus
 }
 #endif

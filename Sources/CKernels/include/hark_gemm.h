@@ -21,6 +21,20 @@ void hark_sgemm(int trans_b, size_t m, size_t n, size_t k, float alpha,
                 const float *a, size_t lda, const float *b, size_t ldb,
                 float beta, float *c, size_t ldc, int threads);
 
+/// Floats that `hark_sgemm_pack` writes for op(B) of `n` columns and depth `k` (on any path).
+size_t hark_sgemm_packed_count(size_t n, size_t k);
+
+/// Packs op(B) (as `hark_sgemm` reads it) for `hark_sgemm_packed`, into `packed` (64-byte
+/// aligned, `hark_sgemm_packed_count` floats), for the current path; returns that path. A
+/// weight matrix packed once at load saves repacking it in every product.
+int hark_sgemm_pack(int trans_b, size_t n, size_t k, const float *b, size_t ldb, float *packed);
+
+/// `hark_sgemm` with op(B) packed by `hark_sgemm_pack` for `path` (the path the packing
+/// returned: its panel width fixes the kernel, whatever path is current). Products of 16 rows
+/// or more give exactly `hark_sgemm`'s bits.
+void hark_sgemm_packed(int path, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                       const float *packed, float beta, float *c, size_t ldc, int threads);
+
 /// Multi-head attention without a mask (Whisper's encoder): for each head h, with Q, K, V the
 /// head's `head_dim` columns starting at h * head_dim of rows of `q`, `k`, `v` (row strides in
 /// floats), out_h = softmax(scale * Q K^T) V, written to the same columns of `out`. Work is

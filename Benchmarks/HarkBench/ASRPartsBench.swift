@@ -1,0 +1,67 @@
+import ASR
+import Audio
+import COpenBLAS
+import Foundation
+
+/// Where the careful decode of a short command goes (tiny.en, beam 5, full 30 s window, the
+/// transcriber's default rules): the log-mel, the encoder, the decoder session's set-up (the
+/// cross-attention keys and values of every layer) and the window decode, each timed apart, and
+/// the whole `transcribe` call. `HARK_BENCH_REPEAT` sets the rounds (default 10).
+func benchASRParts() async throws {
+    let threads = Int(ProcessInfo.processInfo.environment["HARK_THREADS"] ?? "2") ?? 2
+    let rounds = Int(ProcessInfo.processInfo.environment["HARK_BENCH_REPEAT"] ?? "10") ?? 10
+    openblas_set_num_threads(Int32(threads))
+    let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    let transcriber = try WhisperTranscriber(modelDirectory: root.appendingPathComponent("models/whisper-tiny.en"))
+    let model = transcriber.model
+    let tokens = transcriber.specialTokens
+    let corpus = root.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+    let sentence = try AudioClip.load(corpus.appendingPathComponent("A_dictation/pocketsphinx__librivox_sense_and_sensibility_0880.wav").path)
+    let features = LogMelSpectrogram(melBins: model.dimensions.melBins)
+    let filters = LogitFilters(tokens: tokens, suppress: model.config.suppressIDs, suppressAtBegin: model.config.suppressIDsBegin,
+                               timestamps: true, maxInitialTimestampIndex: 50)
+    var phases: [String: [Double]] = [:]
+    func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let value = try body()
+        phases[name, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        return value
+    }
+    // Decoder steps alone (the asr bench's loop): ms per step with 1 and 5 hypotheses.
+    let encodedJFK = try model.encode(mel: Array(features.compute(sentence.samples, padToSeconds: 30).values), frames: 3000)
+    for batch in [1, 5] {
+        let session = DecoderSession(model: model, encoderOutput: encodedJFK)
+        var perStep: [Double] = []
+        for _ in 0..<max(3, rounds / 3) {
+            session.reset(batch: batch)
+            _ = try session.forward([[Int]](repeating: [tokens.startOfTranscript, tokens.noTimestamps], count: batch))
+            let start = DispatchTime.now().uptimeNanoseconds
+            for i in 0..<100 { _ = try session.forward([[Int]](repeating: [440 + i], count: batch)) }
+            perStep.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / 100)
+        }
+        perStep.sort()
+        print(String(format: "decoder step, %d hypotheses: min %.3f median %.3f ms", batch, perStep[0], perStep[perStep.count / 2]))
+    }
+    if ProcessInfo.processInfo.environment["HARK_BENCH_STEPS_ONLY"] != nil { return }
+    var steps = 0
+    for _ in 0..<rounds {
+        let mel = timed("log-mel") { features.compute(sentence.samples, padToSeconds: 30) }
+        let encoded = try timed("encoder") { try model.encode(mel: Array(mel.values.prefix(mel.bins * 3000)), frames: 3000) }
+        let session = timed("session set-up (cross K/V)") { DecoderSession(model: model, encoderOutput: encoded) }
+        let decoder = WindowDecoder(session: session, tokens: tokens)
+        let result = try timed("window decode, beam 5") {
+            try decoder.decode(prompt: [tokens.startOfTranscript], options: WindowDecodingOptions(beamSize: 5, filters: filters))
+        }
+        steps = session.length
+        _ = result
+        var options = TranscriptionOptions.default
+        options.beamSize = 5
+        _ = try timed("transcribe, beam 5 (whole call)") { try transcriber.transcribeSync(sentence.samples, options: options) }
+    }
+    print("3 s sentence, \(rounds) rounds, \(steps) decoder positions, threads=\(threads) (ms, min / median):")
+    for name in ["log-mel", "encoder", "session set-up (cross K/V)", "window decode, beam 5", "transcribe, beam 5 (whole call)"] {
+        let values = (phases[name] ?? []).sorted()
+        guard !values.isEmpty else { continue }
+        print("  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.2f %8.2f", values[0], values[values.count / 2]))
+    }
+}
