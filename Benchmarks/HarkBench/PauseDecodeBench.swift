@@ -78,7 +78,8 @@ func benchPauseDecode() async throws {
         return intent
     }
     func same(_ a: ParsedIntent?, _ b: ParsedIntent?) -> Bool {
-        a?.name == b?.name && a?.slots.mapValues(\.canonical) == b?.slots.mapValues(\.canonical)
+        guard let a, let b else { return a == nil && b == nil }
+        return a.means(sameAs: b)
     }
     func words(_ text: String) -> [String] {
         text.lowercased().split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "'") }).map(String.init)

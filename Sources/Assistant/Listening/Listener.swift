@@ -53,8 +53,8 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// time: they share the CPU) and is reported as a second `.pause` if the speaker is still
     /// quiet. nil: the early final decode is the only pause transcript.
     public var pauseOptions: TranscriptionOptions? = nil
-    /// A second decode of the fast pause decode's audio (`pauseOptions`), run right after it:
-    /// its text goes with the `.pause` as an alternative reading, and the assistant acts only
+    /// A second decode of the fast pause decode's audio (`pauseOptions`), run beside it: its
+    /// text goes with the `.pause` as an alternative reading, and the assistant acts only
     /// when both mean the same command. A fast decode can mishear with confidence where the
     /// utterance happens to be cut ("set a Tyler 410 seconds"); a decode on another window
     /// rarely makes the same mistake. nil: no check.
@@ -555,8 +555,8 @@ struct RecognitionWorker {
                                                checkOptions: config.pauseCheckOptions.map {
                                                    config.bounded($0, samples: samples.count, sampleRate: sampleRate)
                                                },
-                                               start: start, end: position, voicedEnd: lastVoiced) { ring.wakeReader() }
-                pauseDecode?.delaySeconds = (pauseDecode!.began - newestCaptured).seconds
+                                               start: start, end: position, voicedEnd: lastVoiced,
+                                               captured: newestCaptured) { ring.wakeReader() }
                 return
             }
             guard pauseDecode?.isFinished ?? true else { return }
@@ -567,11 +567,10 @@ struct RecognitionWorker {
         }
         let samples = audio(start, position)
         statistics.recordSpeculation()
-        let decode = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
-                                      options: finalOptions(samples: samples.count, start: start),
-                                      start: start, end: position, voicedEnd: lastVoiced) { ring.wakeReader() }
-        decode.delaySeconds = (decode.began - newestCaptured).seconds
-        speculation = decode
+        speculation = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
+                                       options: finalOptions(samples: samples.count, start: start),
+                                       start: start, end: position, voicedEnd: lastVoiced,
+                                       captured: newestCaptured) { ring.wakeReader() }
     }
 
     /// Reports each early decode (the fast pause decode, then the early final decode) as a
@@ -666,11 +665,11 @@ final class BackgroundDecode: @unchecked Sendable {
     let end: Int
     /// End of the last voiced frame when the decode began: the pause it was taken in.
     let voicedEnd: Int
-    /// Wall seconds from the capture of the audio that ends `start..<end` to the decode's start.
-    var delaySeconds = 0.0
     let options: TranscriptionOptions
     let checkOptions: TranscriptionOptions?
     let began = ContinuousClock.now
+    /// Wall seconds from the capture of the audio that ends `start..<end` to the decode's start.
+    let delaySeconds: Double
     /// Reported as a `.pause` already (touched by the recognition thread only).
     var reported = false
     private let condition = NSCondition()
@@ -678,13 +677,15 @@ final class BackgroundDecode: @unchecked Sendable {
     private var check: Result<Transcript, Error>?
 
     /// Decodes on a new thread (two with `checkOptions`, each given half the cores unless the
-    /// options set `threads`); `finished` runs once the results are stored.
+    /// options set `threads`); `finished` runs once the results are stored. `captured`: when
+    /// the audio's last sample was captured.
     init(recognizer: any SpeechRecognizing, samples: [Float], options: TranscriptionOptions,
          checkOptions: TranscriptionOptions? = nil, start: Int, end: Int,
-         voicedEnd: Int, finished: @escaping @Sendable () -> Void = {}) {
+         voicedEnd: Int, captured: ContinuousClock.Instant, finished: @escaping @Sendable () -> Void = {}) {
         self.start = start
         self.end = end
         self.voicedEnd = voicedEnd
+        delaySeconds = (began - captured).seconds
         var options = options, checkOptions = checkOptions
         if checkOptions != nil {
             // Side by side, one core each, rather than one after the other on both cores: the
@@ -702,7 +703,7 @@ final class BackgroundDecode: @unchecked Sendable {
                 let done = condition.withLock {
                     store(self, outcome)
                     condition.broadcast()
-                    return result != nil && (self.checkOptions == nil || check != nil)
+                    return complete
                 }
                 if done { finished() }
             }
@@ -713,13 +714,16 @@ final class BackgroundDecode: @unchecked Sendable {
         if let checkOptions { run(checkOptions) { $0.check = $1 } }
     }
 
-    var isFinished: Bool { condition.withLock { result != nil && (checkOptions == nil || check != nil) } }
+    /// Every decode has stored its outcome (read with `condition` held).
+    private var complete: Bool { result != nil && (checkOptions == nil || check != nil) }
+
+    var isFinished: Bool { condition.withLock { complete } }
 
     /// The first decode's transcript, once every decode is done.
     func wait() throws -> Transcript {
         condition.lock()
         defer { condition.unlock() }
-        while result == nil || (checkOptions != nil && check == nil) { condition.wait() }
+        while !complete { condition.wait() }
         return try result!.get()
     }
 
