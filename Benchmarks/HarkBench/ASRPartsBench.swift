@@ -1,5 +1,6 @@
 import ASR
 import Audio
+import CKernels
 import COpenBLAS
 import Foundation
 
@@ -43,6 +44,25 @@ func benchASRParts() async throws {
         print(String(format: "decoder step, %d hypotheses: min %.3f median %.3f ms", batch, perStep[0], perStep[perStep.count / 2]))
     }
     if ProcessInfo.processInfo.environment["HARK_BENCH_STEPS_ONLY"] != nil { return }
+    // The pause decodes' shortened windows (`ListenerConfig.fastPauseDecodeOptions` and its
+    // check): log-mel and encoder of a 1 s command on 1 thread and on `threads`.
+    let command = Array(sentence.samples.prefix(16_000))
+    for seconds in [6, 10] {
+        for count in Set([1, threads]).sorted() {
+            hark_workers_set_caller_threads(Int32(count))
+            var times: [Double] = []
+            for _ in 0..<rounds {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let mel = features.compute(command, padToSeconds: Double(seconds))
+                let encoded = try model.encode(mel: Array(mel.values.prefix(mel.bins * seconds * 100)), frames: seconds * 100)
+                _ = DecoderSession(model: model, encoderOutput: encoded)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            times.sort()
+            print(String(format: "%2d s window, %d thread(s): log-mel + encoder + cross K/V min %.1f median %.1f ms", seconds, count, times[0], times[times.count / 2]))
+        }
+    }
+    hark_workers_set_caller_threads(Int32(threads))
     var steps = 0
     for _ in 0..<rounds {
         let mel = timed("log-mel") { features.compute(sentence.samples, padToSeconds: 30) }

@@ -53,7 +53,7 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// time: they share the CPU) and is reported as a second `.pause` if the speaker is still
     /// quiet. nil: the early final decode is the only pause transcript.
     public var pauseOptions: TranscriptionOptions? = nil
-    /// A second decode of the fast pause decode's audio (`pauseOptions`), run beside it: its
+    /// A second decode of the fast pause decode's audio (`pauseOptions`), run right after it: its
     /// text goes with the `.pause` as an alternative reading, and the assistant acts only
     /// when both mean the same command. A fast decode can mishear with confidence where the
     /// utterance happens to be cut ("set a Tyler 410 seconds"); a decode on another window
@@ -74,17 +74,21 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// For commands: an utterance ends after 600 ms of silence, so the answer comes quickly.
     public static let `default` = ListenerConfig()
     /// For spoken commands to the assistant (`AssistantPipeline`): after 32 ms of quiet a fast
-    /// decode (`fastPauseDecodeOptions`) and its check (`fastPauseCheckOptions`) run side by
-    /// side, and a complete command that both read alike is answered at once; then the final's
-    /// careful decode runs in the same pause and answers what they could not. A pause decode
-    /// only counts while the speaker stays quiet, so the short pause costs extra decodes (11
-    /// pauses inside 70 corpus commands, against 7 at 64 ms: `scripts/bench pause-timing`), not
-    /// early answers. Measure it with `scripts/bench assistant` and `scripts/bench pause-decode`.
+    /// decode (`fastPauseDecodeOptions`) and then its check (`fastPauseCheckOptions`) run, and a
+    /// complete command that both read alike is answered at once; then the final's careful
+    /// decode runs in the same pause and answers what they could not. A pause decode only
+    /// counts while the speaker stays quiet, so the short pause costs extra decodes (11 pauses
+    /// inside 70 corpus commands, against 7 at 64 ms: `scripts/bench pause-timing`), not early
+    /// answers. The careful decode has no temperature fallback: on a command read with little
+    /// confidence ("Off.", average log-probability -1.24) the fallback's five sampled decodes
+    /// doubled its time, and on the corpus (76 command and 15 dictation clips) it changed no
+    /// transcript. Measure it with `scripts/bench assistant` and `scripts/bench pause-decode`.
     public static let commands: ListenerConfig = {
         var config = ListenerConfig()
         config.pauseMs = 32
         config.pauseOptions = fastPauseDecodeOptions
         config.pauseCheckOptions = fastPauseCheckOptions
+        config.finalOptions.temperatures = [0]
         return config
     }()
     /// The fast pause decode: greedy on a shortened window of at least 6 s (about 70 ms; windows
@@ -657,7 +661,7 @@ extension Duration {
 }
 
 /// One decode on its own thread, and optionally a second decode of the same audio with
-/// `checkOptions` on another thread at the same time; `wait()` gives the first's result once
+/// `checkOptions` right after it on the same thread; `wait()` gives the first's result once
 /// both are done.
 final class BackgroundDecode: @unchecked Sendable {
     /// Stream samples decoded: `start..<end`.
@@ -676,9 +680,9 @@ final class BackgroundDecode: @unchecked Sendable {
     private var result: Result<Transcript, Error>?
     private var check: Result<Transcript, Error>?
 
-    /// Decodes on a new thread (two with `checkOptions`, each given half the cores unless the
-    /// options set `threads`); `finished` runs once the results are stored. `captured`: when
-    /// the audio's last sample was captured.
+    /// Decodes on a new thread, then the check (with `checkOptions`) on the same thread, each on
+    /// every core the options allow; `finished` runs once the results are stored. `captured`:
+    /// when the audio's last sample was captured.
     init(recognizer: any SpeechRecognizing, samples: [Float], options: TranscriptionOptions,
          checkOptions: TranscriptionOptions? = nil, start: Int, end: Int,
          voicedEnd: Int, captured: ContinuousClock.Instant, finished: @escaping @Sendable () -> Void = {}) {
@@ -686,32 +690,22 @@ final class BackgroundDecode: @unchecked Sendable {
         self.end = end
         self.voicedEnd = voicedEnd
         delaySeconds = (began - captured).seconds
-        var options = options, checkOptions = checkOptions
-        if checkOptions != nil {
-            // Side by side, one core each, rather than one after the other on both cores: the
-            // small products of a short decode do not keep two cores busy (on two cores 149 ms
-            // against 156 ms median, `scripts/bench pause-pair`).
-            let half = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
-            options.threads = options.threads ?? half
-            if checkOptions?.threads == nil { checkOptions?.threads = half }
-        }
         self.options = options
         self.checkOptions = checkOptions
-        let run = { (options: TranscriptionOptions, store: @escaping @Sendable (BackgroundDecode, Result<Transcript, Error>) -> Void) in
-            let thread = Thread { [self] in
-                let outcome = Result { try recognizer.recognize(samples, options: options) }
-                let done = condition.withLock {
-                    store(self, outcome)
-                    condition.broadcast()
-                    return complete
-                }
-                if done { finished() }
+        // One after the other on both cores rather than side by side on one core each: the
+        // check then costs less than the fast decode's wait for it did (the check's 10 s window
+        // takes 137 ms to encode on one core, 74 ms on two: `scripts/bench asr-parts`).
+        let thread = Thread { [self] in
+            let outcome = Result { try recognizer.recognize(samples, options: options) }
+            condition.withLock { result = outcome; condition.broadcast() }
+            if let checkOptions {
+                let checked = Result { try recognizer.recognize(samples, options: checkOptions) }
+                condition.withLock { check = checked; condition.broadcast() }
             }
-            thread.name = "hark.listen.final"
-            thread.start()
+            finished()
         }
-        run(options) { $0.result = $1 }
-        if let checkOptions { run(checkOptions) { $0.check = $1 } }
+        thread.name = "hark.listen.final"
+        thread.start()
     }
 
     /// Every decode has stored its outcome (read with `condition` held).
