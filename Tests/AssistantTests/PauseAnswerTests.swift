@@ -185,6 +185,15 @@ import VAD
         #expect(none.statistics.disputedPauses == 1 && none.log.intents == ["GetTime"])
     }
 
+    @Test func aFastDecodeThatIsNoCommandIsNotChecked() async throws {
+        // Only the careful decode can answer then: it starts right after the fast one.
+        let r = try await run(["What is the date?"], recording(bursts: [1], total: 3), greedy: ["what's not ate today"],
+                              pauseOptions: ListenerConfig.defaultPartialOptions, pauseCheckOptions: checkOptions)
+        #expect(r.checkDecodes == 0 && r.greedyDecodes == 1 && r.decodes == 2)
+        #expect(r.statistics.disputedPauses == 0, "nothing to dispute")
+        #expect(r.log.intents == ["GetDate"] && r.statistics.earlyAnswers == 1, "the careful decode answered in the pause")
+    }
+
     @Test func theAssistantsListeningPresetAnswersFromCheckedFastDecodes() {
         let commands = ListenerConfig.commands
         #expect(commands.pauseMs < ListenerConfig.default.pauseMs)

@@ -59,7 +59,7 @@ private final class ServiceProcess: @unchecked Sendable {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = launcher + [harkExecutable.path] + arguments
         }
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("serve.log").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("serve.log").path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: dir.appendingPathComponent("serve.log"))
         process.standardOutput = logHandle
         process.standardError = logHandle

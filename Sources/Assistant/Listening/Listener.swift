@@ -290,11 +290,18 @@ public final class Listener: Sendable {
     public let recognizer: any SpeechRecognizing
     public let detector: any VoiceActivityDetecting
     public let config: ListenerConfig
+    /// Whether the consumer could act on a fast pause transcript (the assistant: when it is a
+    /// complete command). Only those get the check decode (`ListenerConfig.pauseCheckOptions`);
+    /// for the others the early final decode starts at once, since only it can answer. nil:
+    /// every fast pause transcript is checked.
+    public let actionable: (@Sendable (String) -> Bool)?
 
-    public init(recognizer: any SpeechRecognizing, detector: any VoiceActivityDetecting, config: ListenerConfig = .default) {
+    public init(recognizer: any SpeechRecognizing, detector: any VoiceActivityDetecting, config: ListenerConfig = .default,
+                actionable: (@Sendable (String) -> Bool)? = nil) {
         self.recognizer = recognizer
         self.detector = detector
         self.config = config
+        self.actionable = actionable
     }
 
     /// Listens to `source` until it ends (or the stream's consumer stops).
@@ -527,7 +534,7 @@ struct RecognitionWorker {
             } else {
                 transcript = try listener.recognizer.recognize(samples, options: options)
             }
-            let text = spokenText(transcript)
+            let text = config.spokenText(transcript)
             if !text.isEmpty { emit(.final(text: text, start: seconds(start), end: seconds(end))) }
             let finished = clock.now
             emit(.speechEnd(start: seconds(start), end: seconds(end)))
@@ -554,11 +561,13 @@ struct RecognitionWorker {
             // The fast pause transcript first, then the final's decode.
             if pauseDecode?.voicedEnd != lastVoiced {
                 let samples = audio(start, position)
-                pauseDecode = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
-                                               options: config.bounded(options, samples: samples.count, sampleRate: sampleRate),
+                let fast = config.bounded(options, samples: samples.count, sampleRate: sampleRate)
+                let config = config, actionable = listener.actionable
+                pauseDecode = BackgroundDecode(recognizer: listener.recognizer, samples: samples, options: fast,
                                                checkOptions: config.pauseCheckOptions.map {
                                                    config.bounded($0, samples: samples.count, sampleRate: sampleRate)
                                                },
+                                               needsCheck: { actionable?(config.pauseText($0, options: fast)) ?? true },
                                                start: start, end: position, voicedEnd: lastVoiced,
                                                captured: newestCaptured) { ring.wakeReader() }
                 return
@@ -587,25 +596,16 @@ struct RecognitionWorker {
             running.reported = true
             // A failed decode is reported by the final, which decodes again.
             guard let transcript = try? running.wait() else { continue }
-            let text = pauseText(transcript, options: running.options)
+            let text = config.pauseText(transcript, options: running.options)
             guard !text.isEmpty else { continue }
-            // A failed check reads as no words: the consumer then finds no agreement.
+            // A failed or skipped check reads as no words: the consumer then finds no agreement.
             let alternatives = running.checkOptions.map { options in
-                [(try? running.checkResult?.get()).map { pauseText($0, options: options) } ?? ""]
+                [(try? running.checkResult?.get()).map { config.pauseText($0, options: options) } ?? ""]
             } ?? []
             statistics.recordPause(.init(end: seconds(running.end), startDelaySeconds: running.delaySeconds,
                                          seconds: (ContinuousClock.now - running.began).seconds, fast: running === pauseDecode))
             emit(.pause(text: text, start: seconds(running.start), end: seconds(running.end), alternatives: alternatives))
         }
-    }
-
-    /// The spoken text of an early decode for a `.pause`.
-    func pauseText(_ transcript: Transcript, options: TranscriptionOptions) -> String {
-        let text = spokenText(transcript, sureWordsOutweighNoSpeech: options.shortenedEncoderWindow)
-        guard options.shortenedEncoderWindow else { return text }
-        // A fast decode (greedy, short window) may loop like a partial's: the decoder's
-        // `LoopGuard` stops most loops; this also cuts ones that change case or punctuation.
-        return withoutRepeatedPrefix(text.split(whereSeparator: \.isWhitespace).map(String.init)).joined(separator: " ")
     }
 
     mutating func partial(from start: Int, to end: Int, emit: (ListenEvent) -> Void) throws {
@@ -618,8 +618,8 @@ struct RecognitionWorker {
         statistics.recordPartial(seconds: (clock.now - began).seconds)
         // Greedy decoding of a cut-off utterance on a short window can loop ("and so, and so,
         // ..."): keep no more words than anyone speaks in that time.
-        let budget = 3 + Int(seconds(end - start) * Self.maxWordsPerSecond)
-        let words = withoutRepeatedPrefix(spokenText(transcript).split(whereSeparator: \.isWhitespace).map(String.init)).prefix(budget)
+        let budget = 3 + Int(seconds(end - start) * ListenerConfig.maxWordsPerSecond)
+        let words = ListenerConfig.withoutRepeatedPrefix(config.spokenText(transcript).split(whereSeparator: \.isWhitespace).map(String.init)).prefix(budget)
         guard !words.isEmpty else { return }
         let shown = stabilizer.update(words.joined(separator: " "))
         if shown != lastPartialText {
@@ -627,10 +627,22 @@ struct RecognitionWorker {
             emit(.partial(text: shown, committedWords: stabilizer.committed.count))
         }
     }
+}
+
+/// How the listener reads a transcript: the spoken words it keeps.
+extension ListenerConfig {
+    /// The spoken text of an early decode for a `.pause`.
+    func pauseText(_ transcript: Transcript, options: TranscriptionOptions) -> String {
+        let text = spokenText(transcript, sureWordsOutweighNoSpeech: options.shortenedEncoderWindow)
+        guard options.shortenedEncoderWindow else { return text }
+        // A fast decode (greedy, short window) may loop like a partial's: the decoder's
+        // `LoopGuard` stops most loops; this also cuts ones that change case or punctuation.
+        return Self.withoutRepeatedPrefix(text.split(whereSeparator: \.isWhitespace).map(String.init)).joined(separator: " ")
+    }
 
     /// Cuts a decoding loop that restarts the utterance ("and so my fellow, and so my fellow"):
     /// the words before the first place where at least two of the opening words come again.
-    func withoutRepeatedPrefix(_ words: [String]) -> [String] {
+    static func withoutRepeatedPrefix(_ words: [String]) -> [String] {
         func key(_ w: String) -> String { w.lowercased().filter { $0.isLetter || $0.isNumber } }
         let keys = words.map(key)
         for k in stride(from: 1, to: keys.count, by: 1) {
@@ -648,7 +660,7 @@ struct RecognitionWorker {
     /// `sureWordsOutweighNoSpeech`: see `ListenerConfig.isSpeech`.
     func spokenText(_ transcript: Transcript, sureWordsOutweighNoSpeech: Bool = false) -> String {
         let kept = transcript.segments.filter {
-            config.isSpeech($0, sureWordsOutweighNoSpeech: sureWordsOutweighNoSpeech) && containsSpokenWords($0.text)
+            isSpeech($0, sureWordsOutweighNoSpeech: sureWordsOutweighNoSpeech) && containsSpokenWords($0.text)
         }
         let text = kept.map(\.text).joined().trimmingCharacters(in: .whitespacesAndNewlines)
         return containsSpokenWords(text) ? text : ""
@@ -661,8 +673,8 @@ extension Duration {
 }
 
 /// One decode on its own thread, and optionally a second decode of the same audio with
-/// `checkOptions` right after it on the same thread; `wait()` gives the first's result once
-/// both are done.
+/// `checkOptions` right after it on the same thread (when `needsCheck` says the first one's
+/// transcript needs it); `wait()` gives the first's result once both are done.
 final class BackgroundDecode: @unchecked Sendable {
     /// Stream samples decoded: `start..<end`.
     let start: Int
@@ -679,13 +691,16 @@ final class BackgroundDecode: @unchecked Sendable {
     private let condition = NSCondition()
     private var result: Result<Transcript, Error>?
     private var check: Result<Transcript, Error>?
+    private var checkSkipped = false
 
-    /// Decodes on a new thread, then the check (with `checkOptions`) on the same thread, each on
-    /// every core the options allow; `finished` runs once the results are stored. `captured`:
-    /// when the audio's last sample was captured.
+    /// Decodes on a new thread, then the check (with `checkOptions`) on the same thread if
+    /// `needsCheck` holds for the first transcript, each on every core the options allow;
+    /// `finished` runs once the results are stored. `captured`: when the audio's last sample
+    /// was captured.
     init(recognizer: any SpeechRecognizing, samples: [Float], options: TranscriptionOptions,
-         checkOptions: TranscriptionOptions? = nil, start: Int, end: Int,
-         voicedEnd: Int, captured: ContinuousClock.Instant, finished: @escaping @Sendable () -> Void = {}) {
+         checkOptions: TranscriptionOptions? = nil, needsCheck: @escaping @Sendable (Transcript) -> Bool = { _ in true },
+         start: Int, end: Int, voicedEnd: Int, captured: ContinuousClock.Instant,
+         finished: @escaping @Sendable () -> Void = {}) {
         self.start = start
         self.end = end
         self.voicedEnd = voicedEnd
@@ -698,9 +713,11 @@ final class BackgroundDecode: @unchecked Sendable {
         let thread = Thread { [self] in
             let outcome = Result { try recognizer.recognize(samples, options: options) }
             condition.withLock { result = outcome; condition.broadcast() }
-            if let checkOptions {
+            if let checkOptions, let transcript = try? outcome.get(), needsCheck(transcript) {
                 let checked = Result { try recognizer.recognize(samples, options: checkOptions) }
                 condition.withLock { check = checked; condition.broadcast() }
+            } else if checkOptions != nil {
+                condition.withLock { checkSkipped = true; condition.broadcast() }
             }
             finished()
         }
@@ -709,7 +726,7 @@ final class BackgroundDecode: @unchecked Sendable {
     }
 
     /// Every decode has stored its outcome (read with `condition` held).
-    private var complete: Bool { result != nil && (checkOptions == nil || check != nil) }
+    private var complete: Bool { result != nil && (checkOptions == nil || check != nil || checkSkipped) }
 
     var isFinished: Bool { condition.withLock { complete } }
 
@@ -721,6 +738,6 @@ final class BackgroundDecode: @unchecked Sendable {
         return try result!.get()
     }
 
-    /// The check decode's outcome (once finished), if `checkOptions` were given.
+    /// The check decode's outcome (once finished), if `checkOptions` were given and it ran.
     var checkResult: Result<Transcript, Error>? { condition.withLock { check } }
 }

@@ -102,7 +102,14 @@ public final class AssistantPipeline: Sendable {
             listening.pauseOptions?.initialPrompt = wake.recognizerPrompt
             listening.pauseCheckOptions?.initialPrompt = wake.recognizerPrompt
         }
-        listener = Listener(recognizer: recognizer, detector: detector, config: listening)
+        // Which fast pause transcripts the `.pause` handling below could answer (a superset: it
+        // ignores whether the assistant is awake): only those are worth checking.
+        let answersOnPause = config.answersOnPause && config.mode != .pushToTalk
+        listener = Listener(recognizer: recognizer, detector: detector, config: listening) { [responder] text in
+            guard answersOnPause, let command = ConversationState.command(wake.match(text)?.remainder ?? text),
+                  let intent = responder.acceptedIntent(command) else { return false }
+            return !responder.hasFreeText(intent)
+        }
         self.responder = responder
         self.speech = speech
         self.config = config
