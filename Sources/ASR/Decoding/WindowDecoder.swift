@@ -32,6 +32,11 @@ public struct WindowDecodingOptions: Sendable {
     public var seed: UInt64
     /// When set, greedy decoding stops where the text starts to loop (see `LoopGuard`).
     public var loopGuard: LoopGuard?
+    /// Tokens expected to begin the decode (for example an earlier decode of the same speech):
+    /// greedy decoding at temperature 0 feeds them through the decoder in one pass and keeps
+    /// those the model would have chosen itself, so the result is plain greedy's (up to float
+    /// rounding of the rows computed together), in fewer decoder passes. Ignored otherwise.
+    public var draft: [Int] = []
 
     public init(beamSize: Int = 5, patience: Float = 1, temperature: Float = 0, maxNewTokens: Int? = nil,
                 filters: LogitFilters, seed: UInt64 = 0) {
@@ -89,6 +94,9 @@ public struct WindowDecoder {
         var generated: [Int] = []
         var stepLogProbs: [Float] = []
         var sum: Float = 0
+        // While a draft is being verified: its logits rows (in the session's scratch), how many
+        // draft tokens were fed, and the session length before them.
+        var verifying: (rows: UnsafeMutablePointer<Float>, count: Int, start: Int)? = nil
         for step in 0..<maxNew {
             options.filters.apply(UnsafeMutableBufferPointer(start: logits, count: vocab), generated: generated)
             let next: Int
@@ -114,6 +122,27 @@ public struct WindowDecoder {
                 break
             }
             if step == maxNew - 1 { break }
+            if step == 0, options.temperature == 0, options.draft.first == next {
+                // The draft's first token is the model's: feed as much of the draft as may be
+                // kept in one pass; row i of its logits follows draft[...i].
+                let start = session.length
+                let count = min(options.draft.count, maxNew - 1, session.model.dimensions.textContext - start)
+                if count > 0 {
+                    verifying = (try session.step([Array(options.draft.prefix(count))], allPositions: true), count, start)
+                }
+            }
+            if let draft = verifying {
+                // `generated` equals the draft up to its last token; the next row holds the
+                // logits after it when that token is the draft's too.
+                let fed = generated.count - 1
+                if fed < draft.count, next == options.draft[fed] {
+                    logits = draft.rows + fed * vocab
+                    continue
+                }
+                // The model parts from the draft (or the draft ends): forget the draft's rest.
+                session.truncate(to: draft.start + fed)
+                verifying = nil
+            }
             logits = try session.step([[next]])
         }
         // Summed in token order (the end of text last), whether or not a loop was cut.

@@ -17,6 +17,8 @@ public final class DecoderSession {
     public private(set) var batch: Int
     /// Positions already in the self-attention caches.
     public private(set) var length = 0
+    /// Decoder passes run so far (steps, however many tokens each): what a draft saves.
+    public private(set) var passes = 0
 
     private let audioFrames: Int
     private let heads: Int
@@ -87,6 +89,14 @@ public final class DecoderSession {
             ensureCapacity(newBatch)
             batch = newBatch
         }
+    }
+
+    /// Forgets every position from `newLength` on (keeps the audio and the first `newLength`
+    /// positions of every hypothesis): the next step writes its positions there. Verifying a
+    /// draft feeds several tokens at once and keeps only those the model agrees with.
+    public func truncate(to newLength: Int) {
+        precondition(newLength >= 0 && newLength <= length, "truncate(to: \(newLength)) outside 0...\(length)")
+        length = newLength
     }
 
     /// Grows a one-hypothesis session to `count` copies of it (after the prompt, for beam search).
@@ -189,9 +199,20 @@ public final class DecoderSession {
         return (last, extra)
     }
 
+    /// Feeds `tokens` (one hypothesis) and returns the logits at every new position,
+    /// [tokens.count][vocab]: row i is what `forward` returns after `tokens[...i]`, up to float
+    /// rounding (the rows go through the matrix products together).
+    public func forwardAll(_ tokens: [Int]) throws -> [[Float]] {
+        let vocab = model.dimensions.vocabularySize
+        let logits = try step([tokens], allPositions: true)
+        return (0..<tokens.count).map { Array(UnsafeBufferPointer(start: logits + $0 * vocab, count: vocab)) }
+    }
+
     /// `forward` without copying: the logits [batch (+1 with `extraPosition`)][vocab] stay in the
-    /// session's scratch, valid until the next step.
-    func step(_ tokens: [[Int]], extraPosition: Int? = nil) throws -> UnsafeMutablePointer<Float> {
+    /// session's scratch, valid until the next step. With `allPositions`, the logits of every new
+    /// position instead, [batch][tokens per hypothesis][vocab]: one output projection over all
+    /// the rows (one pass over the embedding), where feeding them one at a time makes one each.
+    func step(_ tokens: [[Int]], extraPosition: Int? = nil, allPositions: Bool = false) throws -> UnsafeMutablePointer<Float> {
         let dims = model.dimensions
         let d = width
         guard tokens.count == batch, let n = tokens.first?.count, n > 0, tokens.allSatisfy({ $0.count == n }) else {
@@ -210,8 +231,9 @@ public final class DecoderSession {
         let keys = length + n
         let ffnWidth = model.decoderBlocks[0].ffnIn.outputs
         let scoreCount = max(batch * heads * n * keys, heads * rows * audioFrames)
-        if scratch.rows < rows || scratch.outputs < batch + 1 || scratch.scores < scoreCount {
-            scratch = Scratch(rows: max(rows, scratch.rows), outputs: max(batch + 1, scratch.outputs),
+        let outputs = allPositions ? rows : batch + 1
+        if scratch.rows < rows || scratch.outputs < outputs || scratch.scores < scoreCount {
+            scratch = Scratch(rows: max(rows, scratch.rows), outputs: max(outputs, scratch.outputs),
                               scores: max(scoreCount, scratch.scores, heads * audioFrames * 8),
                               width: d, ffnWidth: ffnWidth, vocabulary: dims.vocabularySize)
         }
@@ -275,14 +297,20 @@ public final class DecoderSession {
             block.ffnOut(s.hidden.pointer, rows: rows, into: x, accumulate: true)
         }
         length += n
+        passes += 1
         // Final norm and the tied output projection, only for the rows we need.
         var wanted = 0
         func pick(_ row: Int) {
             model.decoderNorm(x + row * d, rows: 1, into: s.picked.pointer + wanted * d)
             wanted += 1
         }
-        for b in 0..<batch { pick(b * n + n - 1) }
-        if let extraPosition { pick(extraPosition) }
+        if allPositions {
+            model.decoderNorm(x, rows: rows, into: s.picked.pointer)
+            wanted = rows
+        } else {
+            for b in 0..<batch { pick(b * n + n - 1) }
+            if let extraPosition { pick(extraPosition) }
+        }
         model.embeddings.project(s.picked.pointer, batch: wanted, width: d, vocabulary: dims.vocabularySize,
                                  into: s.logits.pointer, threads: Int(gemmThreads))
         return s.logits.pointer

@@ -51,6 +51,9 @@ public final class WhisperTranscriber: Sendable {
         if let maxNewTokens = options.maxNewTokens, maxNewTokens < 1 {
             throw ASRError.invalidInput(reason: "maxNewTokens must be at least 1 (got \(maxNewTokens))")
         }
+        if let draft = options.draftTokens, let bad = draft.first(where: { $0 < 0 || $0 >= model.dimensions.vocabularySize }) {
+            throw ASRError.invalidInput(reason: "draft token \(bad) is outside the vocabulary (0..<\(model.dimensions.vocabularySize))")
+        }
         // The thread count is this decode's only: other decodes may run on other threads at the
         // same time (the listener's fast pause decode and its check).
         let previousThreads = hark_workers_caller_threads()
@@ -210,6 +213,8 @@ public final class WhisperTranscriber: Sendable {
                 maxNewTokens: options.maxNewTokens.map { min($0, model.dimensions.textContext - prompt.count) },
                 filters: filters, seed: UInt64(seek) &* 0x9E37_79B9 &+ UInt64(temperature * 1000))
             if options.shortenedEncoderWindow { windowOptions.loopGuard = loopGuard }
+            // The draft is of the transcript's beginning: the first window's.
+            if seek == 0 { windowOptions.draft = options.draftTokens ?? [] }
             let result = try decoder.decode(prompt: prompt, options: windowOptions)
             let text = tokenizer.decode(result.tokens).trimmingCharacters(in: .whitespacesAndNewlines)
             let ratio = compressionRatio(text)
