@@ -20,7 +20,7 @@ import VAD
         /// What check decodes (greedy on a window of at least `checkWindow` seconds) write.
         let checkPhrases: [String]?
         static let checkWindow = 10
-        private var calls = 0, greedyCalls = 0, checkCalls = 0, threadCounts: [Int?] = []
+        private var calls = 0, greedyCalls = 0, checkCalls = 0, threadCounts: [Int?] = [], draftLog: [(check: Bool, draft: [Int]?)] = []
         init(_ phrases: [String], greedy: [String]? = nil, check: [String]? = nil) {
             self.phrases = phrases
             greedyPhrases = greedy
@@ -31,6 +31,10 @@ import VAD
         var checkDecodes: Int { lock.withLock { checkCalls } }
         /// `options.threads` of each decode, in call order.
         var threads: [Int?] { lock.withLock { threadCounts } }
+        /// Each greedy decode's draft, in call order, and whether it was a check.
+        var drafts: [(check: Bool, draft: [Int]?)] { lock.withLock { draftLog } }
+        /// The tokens "decoded" for `text`: one per word (its length), so drafts can be traced.
+        static func tokens(_ text: String) -> [Int] { text.split(separator: " ").map(\.count) }
 
         func recognize(_ samples: [Float], options: TranscriptionOptions) throws -> Transcript {
             let isCheck = options.beamSize == 1 && options.shortenedWindowMinimumSeconds >= Self.checkWindow
@@ -39,6 +43,7 @@ import VAD
                 if options.beamSize == 1 { greedyCalls += 1 }
                 if isCheck { checkCalls += 1 }
                 threadCounts.append(options.threads)
+                if options.beamSize == 1 { draftLog.append((isCheck, options.draftTokens)) }
             }
             let phrases = isCheck ? checkPhrases ?? phrases : options.beamSize == 1 ? greedyPhrases ?? phrases : phrases
             var bursts = 0, loud = false
@@ -48,7 +53,7 @@ import VAD
                 loud = rms > 0.05
             }
             let text = bursts == 0 ? "" : phrases[min(bursts, phrases.count) - 1]
-            let segment: [String: Any] = ["start": 0, "end": Double(samples.count) / 16000, "text": " " + text, "tokens": [Int](),
+            let segment: [String: Any] = ["start": 0, "end": Double(samples.count) / 16000, "text": " " + text, "tokens": Self.tokens(text),
                                           "avgLogProb": -0.2, "noSpeechProb": 0.01, "temperature": 0, "compressionRatio": 1]
             let object: [String: Any] = ["segments": [segment], "text": text, "language": "en"]
             return try JSONDecoder().decode(Transcript.self, from: JSONSerialization.data(withJSONObject: object))
@@ -76,20 +81,21 @@ import VAD
         let greedyDecodes: Int
         let checkDecodes: Int
         let threads: [Int?]
+        let drafts: [(check: Bool, draft: [Int]?)]
     }
 
     /// The pipeline in always-listening mode over `samples`, played 4x faster than real time (a
     /// live source: early decodes finish while the audio goes on).
     func run(_ phrases: [String], _ samples: [Float], answersOnPause: Bool = true, greedy: [String]? = nil,
              check: [String]? = nil, pauseOptions: TranscriptionOptions? = nil,
-             pauseCheckOptions: TranscriptionOptions? = nil) async throws -> Run {
+             pauseCheckOptions: TranscriptionOptions? = nil, partials: Bool = false) async throws -> Run {
         let dir = try TemporaryDirectory()
         let log = EventLog()
         var config = AssistantConfig()
         config.mode = .always
         config.answersOnPause = answersOnPause
         var listening = ListenerConfig()
-        listening.partials = false
+        listening.partials = partials
         listening.pauseOptions = pauseOptions
         listening.pauseCheckOptions = pauseCheckOptions
         let responder = CommandResponder(intents: try IntentSet.builtIn(), timers: TimerCenter(),
@@ -102,7 +108,8 @@ import VAD
         try await pipeline.run(from: PacedAudioSource(SamplesAudioSource(samples: samples), speed: 4),
                                statistics: statistics, listenStatistics: listenStatistics)
         return Run(log: log, statistics: statistics, listening: listenStatistics, decodes: recognizer.decodes,
-                   greedyDecodes: recognizer.greedyDecodes, checkDecodes: recognizer.checkDecodes, threads: recognizer.threads)
+                   greedyDecodes: recognizer.greedyDecodes, checkDecodes: recognizer.checkDecodes, threads: recognizer.threads,
+                   drafts: recognizer.drafts)
     }
 
     @Test func aCompleteCommandIsAnsweredOnThePauseAndTheEarlyDecodeIsTheFinal() async throws {
@@ -183,6 +190,25 @@ import VAD
                                  greedy: ["what time is it"], check: ["what"],
                                  pauseOptions: ListenerConfig.defaultPartialOptions, pauseCheckOptions: checkOptions)
         #expect(none.statistics.disputedPauses == 1 && none.log.intents == ["GetTime"])
+    }
+
+    @Test func theCheckReadsTheFastDecodesTokensAsItsDraft() async throws {
+        let r = try await run(["what time is it"], recording(bursts: [1], total: 3),
+                              greedy: ["what time is it now"], check: ["what time is it"],
+                              pauseOptions: ListenerConfig.defaultPartialOptions, pauseCheckOptions: checkOptions)
+        let fast = try #require(r.drafts.first), check = try #require(r.drafts.first { $0.check })
+        #expect(!fast.check && fast.draft == [], "no partials: the fast decode has no draft")
+        #expect(check.draft == BurstRecognizer.tokens("what time is it now"), "the check's draft is the fast decode's tokens")
+
+        // With partials, the fast decode's draft is the last partial's tokens.
+        let withPartials = try await run(["what time is it"], recording(bursts: [1], length: 1.2, total: 3),
+                                         greedy: ["what time is it now"], check: ["what time is it"],
+                                         pauseOptions: ListenerConfig.defaultPartialOptions, pauseCheckOptions: checkOptions,
+                                         partials: true)
+        let partialCount = withPartials.listening.partials
+        try #require(partialCount >= 1 && withPartials.drafts.count > partialCount)
+        #expect(withPartials.drafts[partialCount].draft == BurstRecognizer.tokens("what time is it now"),
+                "the fast decode after \(partialCount) partial(s) got the last one's tokens: \(withPartials.drafts)")
     }
 
     @Test func aFastDecodeThatIsNoCommandIsNotChecked() async throws {

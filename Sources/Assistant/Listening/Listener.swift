@@ -377,6 +377,9 @@ struct RecognitionWorker {
     var lastPartialEnd = 0
     var stabilizer = PartialStabilizer()
     var lastPartialText = ""
+    /// The tokens of the open utterance's latest greedy decode (a partial or a fast pause
+    /// decode): the draft of the next fast pause decode, which then decodes only what is new.
+    var draft: (tokens: [Int], end: Int) = ([], 0)
     /// When the newest sample read so far was captured (estimated from the backlog).
     var newestCaptured = ContinuousClock.now
     /// Drops already reported, and the stream position of the last drop warning.
@@ -510,6 +513,7 @@ struct RecognitionWorker {
             lastVoiced = endpointer.position
             stabilizer.reset()
             lastPartialText = ""
+            draft = ([], 0)
             emit(.speechStart(time: seconds(sample)))
         case let .speechEnd(start, end):
             let decision = endpointer.position
@@ -561,8 +565,13 @@ struct RecognitionWorker {
             // The fast pause transcript first, then the final's decode.
             if pauseDecode?.voicedEnd != lastVoiced {
                 let samples = audio(start, position)
-                let fast = config.bounded(options, samples: samples.count, sampleRate: sampleRate)
-                let config = config, actionable = listener.actionable
+                // The fast decode of an earlier pause in this utterance, if it heard more than the partials.
+                if let earlier = pauseDecode, earlier.end > draft.end, earlier.isFinished, let transcript = try? earlier.wait() {
+                    draft = (transcript.segments.flatMap(\.tokens), earlier.end)
+                }
+                var options = config.bounded(options, samples: samples.count, sampleRate: sampleRate)
+                if options.beamSize <= 1 && options.draftTokens == nil { options.draftTokens = draft.tokens }
+                let fast = options, config = config, actionable = listener.actionable
                 pauseDecode = BackgroundDecode(recognizer: listener.recognizer, samples: samples, options: fast,
                                                checkOptions: config.pauseCheckOptions.map {
                                                    config.bounded($0, samples: samples.count, sampleRate: sampleRate)
@@ -616,6 +625,7 @@ struct RecognitionWorker {
         let transcript = try listener.recognizer.recognize(
             samples, options: config.bounded(config.partialOptions, samples: samples.count, sampleRate: sampleRate))
         statistics.recordPartial(seconds: (clock.now - began).seconds)
+        if config.partialOptions.beamSize <= 1 { draft = (transcript.segments.flatMap(\.tokens), end) }
         // Greedy decoding of a cut-off utterance on a short window can loop ("and so, and so,
         // ..."): keep no more words than anyone speaks in that time.
         let budget = 3 + Int(seconds(end - start) * ListenerConfig.maxWordsPerSecond)
@@ -713,7 +723,11 @@ final class BackgroundDecode: @unchecked Sendable {
         let thread = Thread { [self] in
             let outcome = Result { try recognizer.recognize(samples, options: options) }
             condition.withLock { result = outcome; condition.broadcast() }
-            if let checkOptions, let transcript = try? outcome.get(), needsCheck(transcript) {
+            if var checkOptions, let transcript = try? outcome.get(), needsCheck(transcript) {
+                // The check reads the fast decode's words in one decoder pass where it agrees.
+                if checkOptions.beamSize <= 1 && checkOptions.draftTokens == nil {
+                    checkOptions.draftTokens = transcript.segments.flatMap(\.tokens)
+                }
                 let checked = Result { try recognizer.recognize(samples, options: checkOptions) }
                 condition.withLock { check = checked; condition.broadcast() }
             } else if checkOptions != nil {
