@@ -62,8 +62,9 @@ func benchPauseTiming() async throws {
 }
 
 /// Wall time of the fast pause decode and its check on command clips (espeak-ng, 1-3 s): one
-/// after the other with the process's threads, or side by side with half the cores each (as
-/// the listener runs them). Timed: run it on an idle machine.
+/// after the other with the process's threads, the check reading the fast decode's tokens as
+/// its draft (as the listener runs them) or not, or side by side with half the cores each.
+/// Timed: run it on an idle machine.
 func benchPausePair() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let transcriber = try WhisperTranscriber(modelDirectory: root.appendingPathComponent("models/whisper-tiny.en"))
@@ -80,14 +81,20 @@ func benchPausePair() async throws {
     sideFastOptions.threads = half
     sideCheckOptions.threads = half
     let sideFast = sideFastOptions, sideCheck = sideCheckOptions
-    var alone: [Double] = [], sequential: [Double] = [], sideBySide: [Double] = []
+    var alone: [Double] = [], sequential: [Double] = [], sequentialNoDraft: [Double] = [], sideBySide: [Double] = []
     for _ in 0..<5 {
         for clip in clips {
             var start = ContinuousClock.now
-            _ = try transcriber.recognize(clip, options: fast)
+            let heard = try transcriber.recognize(clip, options: fast)
             alone.append((ContinuousClock.now - start).seconds)
-            _ = try transcriber.recognize(clip, options: check)
+            var checkWithDraft = check
+            checkWithDraft.draftTokens = heard.segments.flatMap(\.tokens)
+            _ = try transcriber.recognize(clip, options: checkWithDraft)
             sequential.append((ContinuousClock.now - start).seconds)
+            start = ContinuousClock.now
+            _ = try transcriber.recognize(clip, options: fast)
+            _ = try transcriber.recognize(clip, options: check)
+            sequentialNoDraft.append((ContinuousClock.now - start).seconds)
             start = ContinuousClock.now
             let a = Task.detached { [clip] in try transcriber.recognize(clip, options: sideFast) }
             let b = Task.detached { [clip] in try transcriber.recognize(clip, options: sideCheck) }
@@ -100,7 +107,8 @@ func benchPausePair() async throws {
         return String(format: "min %3.0f, median %3.0f ms", s[0] * 1000, s[s.count / 2] * 1000)
     }
     print("fast pause decode alone (>= \(fast.shortenedWindowMinimumSeconds) s window): " + line(alone))
-    print("fast + check (>= \(check.shortenedWindowMinimumSeconds) s) one after the other: " + line(sequential))
+    print("fast + check (>= \(check.shortenedWindowMinimumSeconds) s) one after the other, the check's draft the fast one's tokens (the listener's): " + line(sequential))
+    print("fast + check one after the other, no draft: " + line(sequentialNoDraft))
     print("fast + check side by side, \(half) thread(s) each:    " + line(sideBySide))
 }
 
