@@ -129,6 +129,33 @@ import Testing
         #expect(gemmThreads == before, "the next decode on this thread has the process's thread count again")
     }
 
+    /// A decode asked to stop stops with `CancellationError`, in the encoder or between decoder
+    /// steps; one never asked to stop gives the same text as a plain call.
+    @Test func aCancelledDecodeStopsEarly() throws {
+        let transcriber = try Self.transcriber.get()
+        let clip = try AudioClip.load(ProjectPaths.corpus.appendingPathComponent("A_dictation/cmu_arctic_axb_a0005.wav").path).samples
+        var options = TranscriptionOptions.default
+        options.beamSize = 1
+        let plain = try transcriber.transcribeSync(clip, options: options).text
+        #expect(try transcriber.transcribeSync(clip, options: options, isCancelled: { false }).text == plain)
+        #expect(throws: CancellationError.self) { try transcriber.transcribeSync(clip, options: options, isCancelled: { true }) }
+        // Asked once per encoder block (4 in tiny.en), then once per decoder step: a decode
+        // cancelled after its sixth question stopped within its first steps.
+        let asked = Counter()
+        #expect(throws: CancellationError.self) {
+            try transcriber.transcribeSync(clip, options: options, isCancelled: { asked.increment() > 6 })
+        }
+        #expect(asked.value == 7)
+    }
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var count = 0
+        var value: Int { lock.withLock { count } }
+        /// Adds one and returns the new count.
+        func increment() -> Int { lock.withLock { count += 1; return count } }
+    }
+
     @Test func badOptionsAreClearErrors() async throws {
         let transcriber = try Self.transcriber.get()
         var options = TranscriptionOptions.default

@@ -220,6 +220,52 @@ import VAD
         #expect(r.log.intents == ["GetDate"] && r.statistics.earlyAnswers == 1, "the careful decode answered in the pause")
     }
 
+    /// Greedy decodes take `seconds` unless cancelled (checked every 5 ms); others as `inner`.
+    final class SlowGreedyRecognizer: SpeechRecognizing, @unchecked Sendable {
+        let inner: BurstRecognizer
+        let seconds: Double
+        private let lock = NSLock()
+        private var cancelledCount = 0
+        var cancellations: Int { lock.withLock { cancelledCount } }
+        init(_ inner: BurstRecognizer, seconds: Double) { self.inner = inner; self.seconds = seconds }
+
+        func recognize(_ samples: [Float], options: TranscriptionOptions) throws -> Transcript {
+            try recognize(samples, options: options, isCancelled: { false })
+        }
+
+        func recognize(_ samples: [Float], options: TranscriptionOptions,
+                       isCancelled: @escaping @Sendable () -> Bool) throws -> Transcript {
+            if options.beamSize == 1 {
+                for _ in 0..<Int(seconds / 0.005) {
+                    if isCancelled() {
+                        lock.withLock { cancelledCount += 1 }
+                        throw CancellationError()
+                    }
+                    Thread.sleep(forTimeInterval: 0.005)
+                }
+            }
+            return try inner.recognize(samples, options: options)
+        }
+    }
+
+    @Test func pauseDecodesStopWhenTheSpeakerGoesOn() async throws {
+        // One utterance with a pause inside: the fast decode taken in that pause is still running
+        // when the speech goes on, and is cancelled (it would have taken 1.5 s).
+        let recognizer = SlowGreedyRecognizer(BurstRecognizer(["what time is it"]), seconds: 1.5)
+        var listening = ListenerConfig()
+        listening.partials = false
+        listening.pauseMs = 32
+        listening.pauseOptions = ListenerConfig.defaultPartialOptions
+        let listener = Listener(recognizer: recognizer, detector: EnergyVoiceActivityDetector(), config: listening)
+        let samples = recording(bursts: [1, 1.9], total: 4)
+        var finals: [String] = []
+        for try await event in listener.events(from: PacedAudioSource(SamplesAudioSource(samples: samples), speed: 4)) {
+            if case let .final(text, _, _) = event { finals.append(text) }
+        }
+        #expect(finals == ["what time is it"], "one utterance")
+        #expect(recognizer.cancellations >= 1, "the decode of the pause inside the utterance was stopped")
+    }
+
     @Test func theAssistantsListeningPresetAnswersFromCheckedFastDecodes() {
         let commands = ListenerConfig.commands
         #expect(commands.pauseMs < ListenerConfig.default.pauseMs)

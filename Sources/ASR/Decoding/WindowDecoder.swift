@@ -37,6 +37,8 @@ public struct WindowDecodingOptions: Sendable {
     /// those the model would have chosen itself, so the result is plain greedy's (up to float
     /// rounding of the rows computed together), in fewer decoder passes. Ignored otherwise.
     public var draft: [Int] = []
+    /// Asked before each decoder step: a true answer stops the decode with `CancellationError`.
+    public var isCancelled: (@Sendable () -> Bool)? = nil
 
     public init(beamSize: Int = 5, patience: Float = 1, temperature: Float = 0, maxNewTokens: Int? = nil,
                 filters: LogitFilters, seed: UInt64 = 0) {
@@ -98,6 +100,7 @@ public struct WindowDecoder {
         // draft tokens were fed, and the session length before them.
         var verifying: (rows: UnsafeMutablePointer<Float>, count: Int, start: Int)? = nil
         for step in 0..<maxNew {
+            if options.isCancelled?() == true { throw CancellationError() }
             options.filters.apply(UnsafeMutableBufferPointer(start: logits, count: vocab), generated: generated)
             let next: Int
             let logProb: Float
@@ -176,6 +179,7 @@ public struct WindowDecoder {
         var best = [Int32](repeating: 0, count: candidatesPerStep)
         var finished: [(tokens: [Int], sum: Float)] = []
         for step in 0..<maxNew {
+            if options.isCancelled?() == true { throw CancellationError() }
             var candidates: [(score: Float, beam: Int, token: Int)] = []
             for (b, hypothesis) in beams.enumerated() {
                 let logits = beamLogits + b * vocab

@@ -170,7 +170,8 @@ public final class WhisperModel: Sendable {
 
     /// Runs the encoder on log-mel features `mel` (bin-major [melBins, frames]). `frames` is 3000
     /// for a full 30 s window; an even number below that encodes a shortened window.
-    public func encode(mel: [Float], frames: Int) throws -> EncoderOutput {
+    /// `isCancelled` is asked before each block: a true answer throws `CancellationError`.
+    public func encode(mel: [Float], frames: Int, isCancelled: (() -> Bool)? = nil) throws -> EncoderOutput {
         let dims = dimensions
         guard frames > 0, frames % 2 == 0, frames <= 2 * dims.audioContext else {
             throw ASRError.invalidInput(reason: "encoder needs an even number of frames up to \(2 * dims.audioContext), got \(frames)")
@@ -216,6 +217,7 @@ public final class WhisperModel: Sendable {
         let ffnWidth = encoderBlocks[0].ffnIn.outputs
         let hidden = FloatBuffer(count: outFrames * ffnWidth)
         for block in encoderBlocks {
+            if isCancelled?() == true { throw CancellationError() }
             block.attentionNorm(x.constant, rows: outFrames, into: normed.pointer)
             block.qkv(normed.constant, rows: outFrames, into: qkv.pointer)
             guard hark_unmasked_attention(qkv.constant, 3 * d, qkv.constant + d, 3 * d, qkv.constant + 2 * d, 3 * d,

@@ -43,9 +43,12 @@ public final class WhisperTranscriber: Sendable {
         try transcribeSync(samples, options: options, progress: progress)
     }
 
-    /// The blocking form of `transcribe`.
+    /// The blocking form of `transcribe`. `isCancelled` is asked between the encoder's blocks and
+    /// before each decoder step: when it answers true, the call throws `CancellationError` (a
+    /// live listener stops decoding a pause the speaker has already talked through).
     public func transcribeSync(_ samples: [Float], options: TranscriptionOptions = .default,
-                               progress: (@Sendable (Double) -> Void)? = nil) throws -> Transcript {
+                               progress: (@Sendable (Double) -> Void)? = nil,
+                               isCancelled: (@Sendable () -> Bool)? = nil) throws -> Transcript {
         guard options.beamSize >= 1 else { throw ASRError.invalidInput(reason: "beam size must be at least 1") }
         guard !options.temperatures.isEmpty else { throw ASRError.invalidInput(reason: "no temperatures to decode at") }
         if let maxNewTokens = options.maxNewTokens, maxNewTokens < 1 {
@@ -98,7 +101,7 @@ public final class WhisperTranscriber: Sendable {
                 encoderFrames = Self.windowFrames
             }
             let window = Self.slice(mel, from: seek, count: segmentSize, frames: encoderFrames)
-            let encoded = try model.encode(mel: window, frames: encoderFrames)
+            let encoded = try model.encode(mel: window, frames: encoderFrames, isCancelled: isCancelled)
             let session = DecoderSession(model: model, encoderOutput: encoded)
             if !languageDetected {
                 language = try detectLanguage(session)
@@ -122,7 +125,8 @@ public final class WhisperTranscriber: Sendable {
                 timestamps: !options.withoutTimestamps,
                 maxInitialTimestampIndex: Int((options.maxInitialTimestamp / WhisperSpecialTokens.secondsPerTimestamp).rounded()))
             let decoder = WindowDecoder(session: session, tokens: tokens)
-            let (result, compression) = try decodeWithFallback(decoder, prompt: prompt, filters: filters, options: options, seek: seek)
+            let (result, compression) = try decodeWithFallback(decoder, prompt: prompt, filters: filters, options: options,
+                                                               seek: seek, isCancelled: isCancelled)
 
             if Self.isSilence(result, options) {
                 seek += segmentSize
@@ -204,7 +208,8 @@ public final class WhisperTranscriber: Sendable {
     /// Decodes at each temperature until the result is neither repetitive nor unlikely
     /// (faster-whisper `generate_with_fallback`).
     private func decodeWithFallback(_ decoder: WindowDecoder, prompt: [Int], filters: LogitFilters,
-                                    options: TranscriptionOptions, seek: Int) throws -> (WindowDecoding, Double) {
+                                    options: TranscriptionOptions, seek: Int,
+                                    isCancelled: (@Sendable () -> Bool)?) throws -> (WindowDecoding, Double) {
         var all: [(WindowDecoding, Double)] = []
         var belowCompressionThreshold: [(WindowDecoding, Double)] = []
         for temperature in options.temperatures {
@@ -215,6 +220,7 @@ public final class WhisperTranscriber: Sendable {
             if options.shortenedEncoderWindow { windowOptions.loopGuard = loopGuard }
             // The draft is of the transcript's beginning: the first window's.
             if seek == 0 { windowOptions.draft = options.draftTokens ?? [] }
+            windowOptions.isCancelled = isCancelled
             let result = try decoder.decode(prompt: prompt, options: windowOptions)
             let text = tokenizer.decode(result.tokens).trimmingCharacters(in: .whitespacesAndNewlines)
             let ratio = compressionRatio(text)

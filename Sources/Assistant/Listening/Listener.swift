@@ -6,11 +6,27 @@ import VAD
 /// may pass a fake.
 public protocol SpeechRecognizing: Sendable {
     func recognize(_ samples: [Float], options: TranscriptionOptions) throws -> Transcript
+    /// `recognize`, stopping early (throwing `CancellationError`) once `isCancelled` answers
+    /// true. The default ignores it: the decode runs to its end.
+    func recognize(_ samples: [Float], options: TranscriptionOptions,
+                   isCancelled: @escaping @Sendable () -> Bool) throws -> Transcript
+}
+
+extension SpeechRecognizing {
+    public func recognize(_ samples: [Float], options: TranscriptionOptions,
+                          isCancelled: @escaping @Sendable () -> Bool) throws -> Transcript {
+        try recognize(samples, options: options)
+    }
 }
 
 extension WhisperTranscriber: SpeechRecognizing {
     public func recognize(_ samples: [Float], options: TranscriptionOptions) throws -> Transcript {
         try transcribeSync(samples, options: options)
+    }
+
+    public func recognize(_ samples: [Float], options: TranscriptionOptions,
+                          isCancelled: @escaping @Sendable () -> Bool) throws -> Transcript {
+        try transcribeSync(samples, options: options, isCancelled: isCancelled)
     }
 }
 
@@ -432,6 +448,9 @@ struct RecognitionWorker {
             let position = historyStart + history.count
             if endpointer.isSpeaking && endpointer.lastProbability >= config.endpointer.endThreshold {
                 lastVoiced = endpointer.position
+                // The speaker talked through the pause: its decodes can no longer count, and
+                // would only slow the next ones down.
+                for stale in [pauseDecode, speculation] where stale?.voicedEnd != lastVoiced { stale?.cancel() }
             }
             speculate(position: position)
             reportPause(emit: emit)
@@ -702,6 +721,7 @@ final class BackgroundDecode: @unchecked Sendable {
     private var result: Result<Transcript, Error>?
     private var check: Result<Transcript, Error>?
     private var checkSkipped = false
+    private let cancelled = StopFlag()
 
     /// Decodes on a new thread, then the check (with `checkOptions`) on the same thread if
     /// `needsCheck` holds for the first transcript, each on every core the options allow;
@@ -720,15 +740,16 @@ final class BackgroundDecode: @unchecked Sendable {
         // One after the other on both cores rather than side by side on one core each: the
         // check then costs less than the fast decode's wait for it did (the check's 10 s window
         // takes 137 ms to encode on one core, 74 ms on two: `scripts/bench asr-parts`).
-        let thread = Thread { [self] in
-            let outcome = Result { try recognizer.recognize(samples, options: options) }
+        let thread = Thread { [self, cancelled] in
+            let isCancelled = { @Sendable in cancelled.isSet }
+            let outcome = Result { try recognizer.recognize(samples, options: options, isCancelled: isCancelled) }
             condition.withLock { result = outcome; condition.broadcast() }
             if var checkOptions, let transcript = try? outcome.get(), needsCheck(transcript) {
                 // The check reads the fast decode's words in one decoder pass where it agrees.
                 if checkOptions.beamSize <= 1 && checkOptions.draftTokens == nil {
                     checkOptions.draftTokens = transcript.segments.flatMap(\.tokens)
                 }
-                let checked = Result { try recognizer.recognize(samples, options: checkOptions) }
+                let checked = Result { try recognizer.recognize(samples, options: checkOptions, isCancelled: isCancelled) }
                 condition.withLock { check = checked; condition.broadcast() }
             } else if checkOptions != nil {
                 condition.withLock { checkSkipped = true; condition.broadcast() }
@@ -738,6 +759,10 @@ final class BackgroundDecode: @unchecked Sendable {
         thread.name = "hark.listen.final"
         thread.start()
     }
+
+    /// Stops the decodes early (they then fail with `CancellationError`): the speaker talked
+    /// through the pause they were taken in.
+    func cancel() { cancelled.set() }
 
     /// Every decode has stored its outcome (read with `condition` held).
     private var complete: Bool { result != nil && (checkOptions == nil || check != nil || checkSkipped) }
