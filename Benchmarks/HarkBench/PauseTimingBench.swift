@@ -88,7 +88,7 @@ func benchPausePair() async throws {
             let heard = try transcriber.recognize(clip, options: fast)
             alone.append((ContinuousClock.now - start).seconds)
             var checkWithDraft = check
-            checkWithDraft.draftTokens = heard.segments.flatMap(\.tokens)
+            checkWithDraft.draftTokens = heard.tokens
             _ = try transcriber.recognize(clip, options: checkWithDraft)
             sequential.append((ContinuousClock.now - start).seconds)
             start = ContinuousClock.now

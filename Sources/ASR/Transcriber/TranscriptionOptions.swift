@@ -121,4 +121,7 @@ public struct Transcript: Sendable, Codable, Equatable {
     public var text: String
     /// Language code of the audio (detected or given).
     public var language: String
+    /// Every segment's tokens in order: what the decode produced, and the draft of a later
+    /// decode of the same speech (`TranscriptionOptions.draftTokens`).
+    public var tokens: [Int] { segments.flatMap(\.tokens) }
 }

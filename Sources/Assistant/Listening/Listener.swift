@@ -586,7 +586,7 @@ struct RecognitionWorker {
                 let samples = audio(start, position)
                 // The fast decode of an earlier pause in this utterance, if it heard more than the partials.
                 if let earlier = pauseDecode, earlier.end > draft.end, earlier.isFinished, let transcript = try? earlier.wait() {
-                    draft = (transcript.segments.flatMap(\.tokens), earlier.end)
+                    draft = (transcript.tokens, earlier.end)
                 }
                 var options = config.bounded(options, samples: samples.count, sampleRate: sampleRate)
                 if options.beamSize <= 1 && options.draftTokens == nil { options.draftTokens = draft.tokens }
@@ -644,7 +644,7 @@ struct RecognitionWorker {
         let transcript = try listener.recognizer.recognize(
             samples, options: config.bounded(config.partialOptions, samples: samples.count, sampleRate: sampleRate))
         statistics.recordPartial(seconds: (clock.now - began).seconds)
-        if config.partialOptions.beamSize <= 1 { draft = (transcript.segments.flatMap(\.tokens), end) }
+        if config.partialOptions.beamSize <= 1 { draft = (transcript.tokens, end) }
         // Greedy decoding of a cut-off utterance on a short window can loop ("and so, and so,
         // ..."): keep no more words than anyone speaks in that time.
         let budget = 3 + Int(seconds(end - start) * ListenerConfig.maxWordsPerSecond)
@@ -737,9 +737,10 @@ final class BackgroundDecode: @unchecked Sendable {
         delaySeconds = (began - captured).seconds
         self.options = options
         self.checkOptions = checkOptions
-        // One after the other on both cores rather than side by side on one core each: the
-        // check then costs less than the fast decode's wait for it did (the check's 10 s window
-        // takes 137 ms to encode on one core, 74 ms on two: `scripts/bench asr-parts`).
+        // One after the other, each on both cores, rather than side by side on one core each:
+        // the check can then read the fast decode's tokens as its draft, and is not run at all
+        // when the fast decode heard nothing to act on (only the careful decode can answer then,
+        // and it starts at once).
         let thread = Thread { [self, cancelled] in
             let isCancelled = { @Sendable in cancelled.isSet }
             let outcome = Result { try recognizer.recognize(samples, options: options, isCancelled: isCancelled) }
@@ -747,7 +748,7 @@ final class BackgroundDecode: @unchecked Sendable {
             if var checkOptions, let transcript = try? outcome.get(), needsCheck(transcript) {
                 // The check reads the fast decode's words in one decoder pass where it agrees.
                 if checkOptions.beamSize <= 1 && checkOptions.draftTokens == nil {
-                    checkOptions.draftTokens = transcript.segments.flatMap(\.tokens)
+                    checkOptions.draftTokens = transcript.tokens
                 }
                 let checked = Result { try recognizer.recognize(samples, options: checkOptions, isCancelled: isCancelled) }
                 condition.withLock { check = checked; condition.broadcast() }
