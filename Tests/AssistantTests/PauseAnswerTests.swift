@@ -84,7 +84,7 @@ import VAD
         let drafts: [(check: Bool, draft: [Int]?)]
     }
 
-    /// The pipeline in always-listening mode over `samples`, played 4x faster than real time (a
+    /// The pipeline in always-listening mode over `samples`, played 2x faster than real time (a
     /// live source: early decodes finish while the audio goes on).
     func run(_ phrases: [String], _ samples: [Float], answersOnPause: Bool = true, greedy: [String]? = nil,
              check: [String]? = nil, pauseOptions: TranscriptionOptions? = nil,
@@ -105,7 +105,7 @@ import VAD
                                              listenerConfig: listening, responder: responder, speech: SilentSpeechOutput(),
                                              config: config) { log.append($0) }
         let statistics = AssistantStatistics(), listenStatistics = ListenStatistics()
-        try await pipeline.run(from: PacedAudioSource(SamplesAudioSource(samples: samples), speed: 4),
+        try await pipeline.run(from: PacedAudioSource(SamplesAudioSource(samples: samples), speed: 2),
                                statistics: statistics, listenStatistics: listenStatistics)
         return Run(log: log, statistics: statistics, listening: listenStatistics, decodes: recognizer.decodes,
                    greedyDecodes: recognizer.greedyDecodes, checkDecodes: recognizer.checkDecodes, threads: recognizer.threads,

@@ -641,10 +641,14 @@ struct RecognitionWorker {
         let clock = ContinuousClock()
         let began = clock.now
         let samples = audio(start, end)
-        let transcript = try listener.recognizer.recognize(
-            samples, options: config.bounded(config.partialOptions, samples: samples.count, sampleRate: sampleRate))
+        var options = config.bounded(config.partialOptions, samples: samples.count, sampleRate: sampleRate)
+        // Each partial reads the previous one's tokens as its draft: it blocks this thread (and
+        // so a pause decode that comes meanwhile) for less time.
+        let greedy = options.beamSize <= 1
+        if greedy && options.draftTokens == nil { options.draftTokens = draft.tokens }
+        let transcript = try listener.recognizer.recognize(samples, options: options)
         statistics.recordPartial(seconds: (clock.now - began).seconds)
-        if config.partialOptions.beamSize <= 1 { draft = (transcript.tokens, end) }
+        if greedy { draft = (transcript.tokens, end) }
         // Greedy decoding of a cut-off utterance on a short window can loop ("and so, and so,
         // ..."): keep no more words than anyone speaks in that time.
         let budget = 3 + Int(seconds(end - start) * ListenerConfig.maxWordsPerSecond)
