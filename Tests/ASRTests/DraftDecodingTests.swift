@@ -92,8 +92,15 @@ import Testing
         if !tokens.isEmpty { wrongInMiddle[tokens.count / 2] = tokens[tokens.count / 2] == 1396 ? 1397 : 1396 }
         var wrongFirst = tokens
         if !tokens.isEmpty { wrongFirst[0] = tokens[0] == 1396 ? 1397 : 1396 }
+        var missing = tokens
+        if !tokens.isEmpty { missing.remove(at: tokens.count / 2) }
+        var extra = tokens
+        extra.insert(1396, at: tokens.count / 2)
         return [
             ("perfect", tokens),
+            ("token missing in the middle", missing),
+            ("extra token in the middle", extra),
+            ("the same twice", tokens + tokens),
             ("wrong token in the middle", wrongInMiddle),
             ("wrong first token", wrongFirst),
             ("cut short", Array(tokens.prefix(tokens.count / 2))),
@@ -173,12 +180,15 @@ import Testing
         let halfDrafted = try decode(draft: Array(answer.prefix(half)))
         #expect(halfDrafted.0.tokens == answer)
         #expect(halfDrafted.passes == 2 + (answer.count - half))
-        // A wrong token at `half`: the pass over the draft keeps its first `half` tokens.
+        // A wrong token at `half`: the pass over the draft keeps its first `half` tokens; one
+        // step gives the model's token there; the one after it is the draft's again, so one
+        // more pass verifies the rest.
         var wrong = answer
         wrong[half] = answer[half] == 1396 ? 1397 : 1396
+        try #require(!answer[(half + 1)...].contains(answer[half]) && answer[half + 1] != wrong[half])
         let corrected = try decode(draft: wrong)
         #expect(corrected.0.tokens == answer)
-        #expect(corrected.passes == 2 + (answer.count - half))
+        #expect(corrected.passes == 4)
         // The token budget holds whatever the draft's length.
         for budget in [1, 2, 5] {
             let bounded = try decode(draft: answer, maxNewTokens: budget)

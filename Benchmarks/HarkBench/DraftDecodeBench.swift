@@ -1,0 +1,167 @@
+import ASR
+import Assistant
+import Audio
+import CKernels
+import Foundation
+
+/// What a draft (`TranscriptionOptions.draftTokens`) saves the listener's fast pause decode
+/// (`ListenerConfig.fastPauseDecodeOptions`, bounded like the listener bounds it) on espeak-ng
+/// commands of 1-4 s ending 100 ms after their last loud sample: plain greedy; with the draft a
+/// partial gives (the partial options' decode of the audio cut 0.4 s earlier, the listener's
+/// partial interval); with a perfect draft (the plain decode's own tokens). At 1 and 2 threads,
+/// and as the listener runs the pause decode and its check (`fastPauseCheckOptions`): side by
+/// side, one thread each. Modes are interleaved round by round (a shared machine). Then where
+/// the time of one 1-thread decode goes. `HARK_BENCH_REPEAT` sets the rounds (default 9).
+func benchDraftDecode() async throws {
+    let rounds = Int(ProcessInfo.processInfo.environment["HARK_BENCH_REPEAT"] ?? "9") ?? 9
+    let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    let transcriber = try WhisperTranscriber(modelDirectory: root.appendingPathComponent("models/whisper-tiny.en"))
+    let config = ListenerConfig.commands
+    let sampleRate = WhisperTranscriber.sampleRate
+    let texts = ["what time is it", "cancel the timer", "set a timer for ten seconds", "what is twelve times fourteen",
+                 "convert five miles to kilometers", "make me a double shot medium roast cappuccino with a lot of cream"]
+    struct Clip { let text: String; let samples: [Float]; let partial: [Int] }
+    var clips: [Clip] = []
+    for text in texts {
+        let voice = try SpeechSynthesizer.shared.synthesize(text)
+        let speech = try Resampler.resample(voice.samples, from: voice.sampleRate, to: sampleRate)
+        guard let lastLoud = speech.lastIndex(where: { abs($0) > 0.00316 }) else { continue }
+        // The pause decode's audio: from shortly before the speech to just after it.
+        let samples = [Float](repeating: 0, count: sampleRate / 5) + speech.prefix(min(speech.count, lastLoud + sampleRate / 10))
+        let earlier = Array(samples.dropLast(2 * sampleRate / 5))
+        let partial = try transcriber.transcribeSync(earlier, options: config.bounded(config.partialOptions, samples: earlier.count, sampleRate: sampleRate))
+        clips.append(Clip(text: text, samples: samples, partial: partial.segments.flatMap(\.tokens)))
+    }
+
+    func options(_ base: TranscriptionOptions, _ clip: Clip, threads: Int, draft: [Int]?) -> TranscriptionOptions {
+        var o = config.bounded(base, samples: clip.samples.count, sampleRate: sampleRate)
+        o.threads = threads
+        o.draftTokens = draft
+        return o
+    }
+    func ms(_ body: () throws -> Void) rethrows -> Double { try seconds(body) * 1000 }
+    func summary(_ values: [Double]) -> String {
+        let sorted = values.sorted()
+        return String(format: "%6.1f %6.1f", sorted[0], sorted[sorted.count / 2])
+    }
+
+    print("fast pause decode (greedy, no timestamps, window >= 6 s), \(rounds) rounds, ms min / median; machine shared")
+    print("draft agreement: tokens of the partial's draft that begin the plain decode")
+    var perfect: [[Int]] = []
+    for clip in clips {
+        let plain = try transcriber.transcribeSync(clip.samples, options: options(config.pauseOptions!, clip, threads: 1, draft: nil))
+        let tokens = plain.segments.flatMap(\.tokens)
+        perfect.append(tokens)
+        let agree = zip(clip.partial, tokens).prefix { $0 == $1 }.count
+        print("  \(clip.text.prefix(40).padding(toLength: 40, withPad: " ", startingAt: 0)) \"\(plain.text)\": \(tokens.count) tokens; partial \(clip.partial.count) tokens, \(agree) agree"
+              + " (\"\(transcriber.tokenizer.decode(clip.partial).trimmingCharacters(in: .whitespaces))\")")
+    }
+
+    let modes: [(String, (Int) -> [Int]?)] = [("plain", { _ in nil }), ("partial draft", { clips[$0].partial }), ("perfect draft", { perfect[$0] })]
+    for threads in [1, 2] {
+        var times: [String: [[Double]]] = [:]   // mode -> clip -> rounds
+        for _ in 0..<rounds {
+            for (index, clip) in clips.enumerated() {
+                for (mode, draft) in modes {
+                    let o = options(config.pauseOptions!, clip, threads: threads, draft: draft(index))
+                    let t = try ms { _ = try transcriber.transcribeSync(clip.samples, options: o) }
+                    times[mode, default: Array(repeating: [], count: clips.count)][index].append(t)
+                }
+            }
+        }
+        print("threads=\(threads): per command (plain | partial draft | perfect draft)")
+        for (index, clip) in clips.enumerated() {
+            let row = modes.map { summary(times[$0.0]![index]) }.joined(separator: " | ")
+            print("  \(clip.text.prefix(40).padding(toLength: 40, withPad: " ", startingAt: 0)) \(row)")
+        }
+        // Round totals over the commands: a typical command's share of each mode.
+        let totals = modes.map { mode in (0..<rounds).map { r in clips.indices.map { times[mode.0]![$0][r] }.reduce(0, +) / Double(clips.count) } }
+        print("  mean over commands                       " + totals.map(summary).joined(separator: " | "))
+    }
+
+    // The listener's pair: the fast decode and its check side by side, one thread each.
+    print("pause decode + check side by side, 1 thread each (ms until both are done, min / median): plain | partial draft | perfect draft")
+    var pairTimes: [String: [[Double]]] = [:]
+    for _ in 0..<rounds {
+        for (index, clip) in clips.enumerated() {
+            for (mode, draft) in modes {
+                let fast = options(config.pauseOptions!, clip, threads: 1, draft: draft(index))
+                let check = options(config.pauseCheckOptions!, clip, threads: 1, draft: draft(index))
+                let t = try ms {
+                    let group = DispatchGroup()
+                    let failure = Failure()
+                    for o in [fast, check] {
+                        group.enter()
+                        Thread {
+                            do { _ = try transcriber.transcribeSync(clip.samples, options: o) } catch { failure.record(error) }
+                            group.leave()
+                        }.start()
+                    }
+                    group.wait()
+                    if let error = failure.error { throw error }
+                }
+                pairTimes[mode, default: Array(repeating: [], count: clips.count)][index].append(t)
+            }
+        }
+    }
+    for (index, clip) in clips.enumerated() {
+        let row = modes.map { summary(pairTimes[$0.0]![index]) }.joined(separator: " | ")
+        print("  \(clip.text.prefix(40).padding(toLength: 40, withPad: " ", startingAt: 0)) \(row)")
+    }
+    let pairTotals = modes.map { mode in (0..<rounds).map { r in clips.indices.map { pairTimes[mode.0]![$0][r] }.reduce(0, +) / Double(clips.count) } }
+    print("  mean over commands                       " + pairTotals.map(summary).joined(separator: " | "))
+
+    try benchDraftDecodeSplit(transcriber: transcriber, clip: clips.last!.samples, text: clips.last!.text, answer: perfect.last!, rounds: rounds)
+}
+
+/// Where one 1-thread fast pause decode goes: log-mel, encoder (6 s window), the session's
+/// cross-attention keys and values, the prompt, one greedy step, and one pass over n draft
+/// tokens against n steps.
+private func benchDraftDecodeSplit(transcriber: WhisperTranscriber, clip: [Float], text: String, answer: [Int], rounds: Int) throws {
+    let previous = hark_workers_caller_threads()
+    hark_workers_set_caller_threads(1)
+    defer { hark_workers_set_caller_threads(previous) }
+    let model = transcriber.model
+    let tokens = transcriber.specialTokens
+    let features = LogMelSpectrogram(melBins: model.dimensions.melBins)
+    let frames = 600
+    var phases: [String: [Double]] = [:]
+    func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let value = try body()
+        phases[name, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        return value
+    }
+    let prompt = [tokens.startOfTranscript, tokens.noTimestamps]
+    for _ in 0..<rounds {
+        let mel = timed("log-mel") { features.compute(clip + [Float](repeating: 0, count: LogMelSpectrogram.hopLength), padToSeconds: nil) }
+        // The window: the first `frames` columns, zero-padded, bin-major (as the transcriber cuts it).
+        var window = [Float](repeating: 0, count: mel.bins * frames)
+        let used = min(frames, mel.frames - 1)
+        for bin in 0..<mel.bins { for f in 0..<used { window[bin * frames + f] = mel.values[bin * mel.frames + f] } }
+        let encoded = try timed("encoder (6 s window)") { try model.encode(mel: window, frames: frames) }
+        let session = timed("session set-up (cross K/V)") { DecoderSession(model: model, encoderOutput: encoded) }
+        _ = try timed("prompt (2 tokens)") { try session.forward([prompt]) }
+        let start = DispatchTime.now().uptimeNanoseconds
+        for token in answer { _ = try session.forward([[token]]) }
+        phases["\(answer.count) steps, one token each", default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        phases["per step", default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(answer.count))
+        session.truncate(to: prompt.count)
+        _ = try timed("one pass over the \(answer.count) tokens") { try session.forwardAll(answer) }
+    }
+    print("one fast pause decode at 1 thread, \"\(text)\" (\(answer.count) tokens), ms min / median:")
+    for name in ["log-mel", "encoder (6 s window)", "session set-up (cross K/V)", "prompt (2 tokens)", "per step",
+                 "\(answer.count) steps, one token each", "one pass over the \(answer.count) tokens"] {
+        let values = (phases[name] ?? []).sorted()
+        guard !values.isEmpty else { continue }
+        print("  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.2f %8.2f", values[0], values[values.count / 2]))
+    }
+}
+
+/// The first error of threads running side by side.
+private final class Failure: @unchecked Sendable {
+    private let lock = NSLock()
+    private var first: Error?
+    var error: Error? { lock.lock(); defer { lock.unlock() }; return first }
+    func record(_ error: Error) { lock.lock(); if first == nil { first = error }; lock.unlock() }
+}
