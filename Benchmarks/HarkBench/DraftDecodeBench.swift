@@ -20,7 +20,7 @@ func benchDraftDecode() async throws {
     let sampleRate = WhisperTranscriber.sampleRate
     let texts = ["what time is it", "cancel the timer", "set a timer for ten seconds", "what is twelve times fourteen",
                  "convert five miles to kilometers", "make me a double shot medium roast cappuccino with a lot of cream"]
-    struct Clip { let text: String; let samples: [Float]; let partial: [Int] }
+    struct Clip { let text: String; let samples: [Float]; let partial: [Int]; let laterPartial: [Int] }
     var clips: [Clip] = []
     for text in texts {
         let voice = try SpeechSynthesizer.shared.synthesize(text)
@@ -28,9 +28,13 @@ func benchDraftDecode() async throws {
         guard let lastLoud = speech.lastIndex(where: { abs($0) > 0.00316 }) else { continue }
         // The pause decode's audio: from shortly before the speech to just after it.
         let samples = [Float](repeating: 0, count: sampleRate / 5) + speech.prefix(min(speech.count, lastLoud + sampleRate / 10))
-        let earlier = Array(samples.dropLast(2 * sampleRate / 5))
-        let partial = try transcriber.transcribeSync(earlier, options: config.bounded(config.partialOptions, samples: earlier.count, sampleRate: sampleRate))
-        clips.append(Clip(text: text, samples: samples, partial: partial.segments.flatMap(\.tokens)))
+        // The last partial before the pause ended 0-0.4 s before it (partials every 0.4 s).
+        let partials = try [2 * sampleRate / 5, sampleRate / 5].map { cut in
+            let earlier = Array(samples.dropLast(cut))
+            let options = config.bounded(config.partialOptions, samples: earlier.count, sampleRate: sampleRate)
+            return try transcriber.transcribeSync(earlier, options: options).segments.flatMap(\.tokens)
+        }
+        clips.append(Clip(text: text, samples: samples, partial: partials[0], laterPartial: partials[1]))
     }
 
     func options(_ base: TranscriptionOptions, _ clip: Clip, threads: Int, draft: [Int]?) -> TranscriptionOptions {
@@ -46,18 +50,22 @@ func benchDraftDecode() async throws {
     }
 
     print("fast pause decode (greedy, no timestamps, window >= 6 s), \(rounds) rounds, ms min / median; machine shared")
-    print("draft agreement: tokens of the partial's draft that begin the plain decode")
+    print("draft agreement: tokens of the partials' drafts (audio cut 0.4 s / 0.2 s earlier) that begin the plain decode")
     var perfect: [[Int]] = []
     for clip in clips {
         let plain = try transcriber.transcribeSync(clip.samples, options: options(config.pauseOptions!, clip, threads: 1, draft: nil))
         let tokens = plain.segments.flatMap(\.tokens)
         perfect.append(tokens)
-        let agree = zip(clip.partial, tokens).prefix { $0 == $1 }.count
-        print("  \(clip.text.prefix(40).padding(toLength: 40, withPad: " ", startingAt: 0)) \"\(plain.text)\": \(tokens.count) tokens; partial \(clip.partial.count) tokens, \(agree) agree"
-              + " (\"\(transcriber.tokenizer.decode(clip.partial).trimmingCharacters(in: .whitespaces))\")")
+        print("  \(clip.text.prefix(40).padding(toLength: 40, withPad: " ", startingAt: 0)) \"\(plain.text)\": \(tokens.count) tokens")
+        for (name, partial) in [("0.4 s", clip.partial), ("0.2 s", clip.laterPartial)] {
+            let agree = zip(partial, tokens).prefix { $0 == $1 }.count
+            print("    partial \(name) earlier: \(partial.count) tokens, \(agree) agree (\"\(transcriber.tokenizer.decode(partial).trimmingCharacters(in: .whitespaces))\")")
+        }
     }
 
-    let modes: [(String, (Int) -> [Int]?)] = [("plain", { _ in nil }), ("partial draft", { clips[$0].partial }), ("perfect draft", { perfect[$0] })]
+    let modes: [(String, (Int) -> [Int]?)] = [("plain", { _ in nil }), ("partial 0.4 s", { clips[$0].partial }),
+                                               ("partial 0.2 s", { clips[$0].laterPartial }), ("perfect draft", { perfect[$0] })]
+    let header = modes.map(\.0).joined(separator: " | ")
     for threads in [1, 2] {
         var times: [String: [[Double]]] = [:]   // mode -> clip -> rounds
         for _ in 0..<rounds {
@@ -69,7 +77,7 @@ func benchDraftDecode() async throws {
                 }
             }
         }
-        print("threads=\(threads): per command (plain | partial draft | perfect draft)")
+        print("threads=\(threads): per command (\(header))")
         for (index, clip) in clips.enumerated() {
             let row = modes.map { summary(times[$0.0]![index]) }.joined(separator: " | ")
             print("  \(clip.text.prefix(40).padding(toLength: 40, withPad: " ", startingAt: 0)) \(row)")
@@ -80,7 +88,7 @@ func benchDraftDecode() async throws {
     }
 
     // The listener's pair: the fast decode and its check side by side, one thread each.
-    print("pause decode + check side by side, 1 thread each (ms until both are done, min / median): plain | partial draft | perfect draft")
+    print("pause decode + check side by side, 1 thread each (ms until both are done, min / median): \(header)")
     var pairTimes: [String: [[Double]]] = [:]
     for _ in 0..<rounds {
         for (index, clip) in clips.enumerated() {

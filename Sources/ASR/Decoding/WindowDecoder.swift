@@ -70,6 +70,17 @@ public struct WindowDecoder {
         guard maxNew > 0 else { throw ASRError.invalidInput(reason: "prompt of \(prompt.count) tokens leaves no room to decode") }
         let sotIndex = prompt.lastIndex(of: tokens.startOfTranscript) ?? (prompt.count - 1)
         session.reset(batch: 1)
+        let draftCount = min(options.draft.count, maxNew - 1, session.model.dimensions.textContext - prompt.count)
+        if options.temperature == 0, options.beamSize <= 1, draftCount > 1 {
+            // The prompt and the draft in one pass: the draft's rows serve if the first token
+            // chosen is the draft's (else they are dropped).
+            let vocab = session.model.dimensions.vocabularySize
+            let rows = try session.step([prompt + options.draft.prefix(draftCount)], allPositions: true)
+            let noSpeech = softmaxProbability(Array(UnsafeBufferPointer(start: rows + sotIndex * vocab, count: vocab)), at: tokens.noSpeech)
+            let first = Array(UnsafeBufferPointer(start: rows + (prompt.count - 1) * vocab, count: vocab))
+            let pass = DraftPass(rows: rows + prompt.count * vocab, count: draftCount, start: prompt.count, first: 0, generated: 1)
+            return try greedy(first: first, maxNew: maxNew, options: options, noSpeech: noSpeech, pass: pass)
+        }
         let first = try session.forward([prompt], extraPosition: sotIndex)
         let noSpeech = softmaxProbability(first.extra ?? first.last[0], at: tokens.noSpeech)
         if options.temperature > 0 || options.beamSize <= 1 {
@@ -83,7 +94,18 @@ public struct WindowDecoder {
         return expf(logSoftmax(logits)[index])
     }
 
-    private func greedy(first: [Float], maxNew: Int, options: WindowDecodingOptions, noSpeech: Float) throws -> WindowDecoding {
+    /// A pass over draft tokens being verified: `count` tokens from draft[first], fed at session
+    /// length `start` when the decode had `generated` tokens (the last of them draft[first]).
+    /// Its logits rows stay in the session's scratch: row i follows draft[first + i].
+    private struct DraftPass {
+        let rows: UnsafeMutablePointer<Float>
+        let count: Int, start: Int, first: Int, generated: Int
+    }
+
+    /// Greedy or sampled decoding from the logits after the prompt (`first`); `pass`, when the
+    /// prompt's pass also fed the draft.
+    private func greedy(first: [Float], maxNew: Int, options: WindowDecodingOptions, noSpeech: Float,
+                        pass: DraftPass? = nil) throws -> WindowDecoding {
         var rng = SplitMix64(seed: options.seed)
         let vocab = first.count
         // The logits of each step stay in the session's scratch and are filtered in place; a
@@ -96,13 +118,10 @@ public struct WindowDecoder {
         var generated: [Int] = []
         var stepLogProbs: [Float] = []
         var sum: Float = 0
-        // Draft verification (greedy only): the draft tokens from `draftFrom` on are unused; a
-        // pass fed `count` tokens from draft[first] at session length `start` when `generated`
-        // had `generated` tokens (the last of them draft[first]), and its logits rows stay in the
-        // session's scratch: row i follows draft[first + i].
+        // Draft verification (greedy only): the draft tokens from `draftFrom` on are unused.
         let draft = options.temperature == 0 ? options.draft : []
         var draftFrom = 0
-        var verifying: (rows: UnsafeMutablePointer<Float>, count: Int, start: Int, first: Int, generated: Int)? = nil
+        var verifying = pass
         for step in 0..<maxNew {
             options.filters.apply(UnsafeMutableBufferPointer(start: logits, count: vocab), generated: generated)
             let next: Int
@@ -132,7 +151,7 @@ public struct WindowDecoder {
                 // The rows of the pass hold the logits after each fed draft token: the next row
                 // serves while the tokens chosen are the draft's.
                 let row = generated.count - pass.generated
-                if row < pass.count, next == draft[pass.first + row] {
+                if row >= 0, row < pass.count, next == draft[pass.first + row] {
                     logits = pass.rows + row * vocab
                     continue
                 }
@@ -149,7 +168,7 @@ public struct WindowDecoder {
                 let count = min(draft.count - first, maxNew - generated.count, session.model.dimensions.textContext - start)
                 if count > 1 {
                     let rows = try session.step([Array(draft[first..<(first + count)])], allPositions: true)
-                    verifying = (rows, count, start, first, generated.count)
+                    verifying = DraftPass(rows: rows, count: count, start: start, first: first, generated: generated.count)
                     logits = rows
                     continue
                 }
