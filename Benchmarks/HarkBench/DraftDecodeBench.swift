@@ -8,10 +8,10 @@ import Foundation
 /// (`ListenerConfig.fastPauseDecodeOptions`, bounded like the listener bounds it) on espeak-ng
 /// commands of 1-4 s ending 100 ms after their last loud sample: plain greedy; with the draft a
 /// partial gives (the partial options' decode of the audio cut 0.4 s earlier, the listener's
-/// partial interval); with a perfect draft (the plain decode's own tokens). At 1 and 2 threads,
-/// and as the listener runs the pause decode and its check (`fastPauseCheckOptions`): side by
-/// side, one thread each. Modes are interleaved round by round (a shared machine). Then where
-/// the time of one 1-thread decode goes. `HARK_BENCH_REPEAT` sets the rounds (default 9).
+/// partial interval); with a perfect draft (the plain decode's own tokens); at 1 and 2 threads.
+/// Then the check (`fastPauseCheckOptions`, window >= 10 s) as the listener runs it after the
+/// fast decode: plain, with the fast decode's tokens as its draft, and with its own. Modes are
+/// interleaved round by round (a shared machine). Then where the time of one 1-thread decode goes. `HARK_BENCH_REPEAT` sets the rounds (default 9).
 func benchDraftDecode() async throws {
     let rounds = Int(ProcessInfo.processInfo.environment["HARK_BENCH_REPEAT"] ?? "9") ?? 9
     let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
@@ -87,37 +87,37 @@ func benchDraftDecode() async throws {
         print("  mean over commands                       " + totals.map(summary).joined(separator: " | "))
     }
 
-    // The listener's pair: the fast decode and its check side by side, one thread each.
-    print("pause decode + check side by side, 1 thread each (ms until both are done, min / median): \(header)")
-    var pairTimes: [String: [[Double]]] = [:]
-    for _ in 0..<rounds {
-        for (index, clip) in clips.enumerated() {
-            for (mode, draft) in modes {
-                let fast = options(config.pauseOptions!, clip, threads: 1, draft: draft(index))
-                let check = options(config.pauseCheckOptions!, clip, threads: 1, draft: draft(index))
-                let t = try ms {
-                    let group = DispatchGroup()
-                    let failure = Failure()
-                    for o in [fast, check] {
-                        group.enter()
-                        Thread {
-                            do { _ = try transcriber.transcribeSync(clip.samples, options: o) } catch { failure.record(error) }
-                            group.leave()
-                        }.start()
-                    }
-                    group.wait()
-                    if let error = failure.error { throw error }
+    // The check (window >= 10 s) runs after the fast decode on every core, with the fast
+    // decode's tokens as its draft (the listener since e04b5de).
+    var checkAnswers: [[Int]] = []
+    for (index, clip) in clips.enumerated() {
+        let check = try transcriber.transcribeSync(clip.samples, options: options(config.pauseCheckOptions!, clip, threads: 2, draft: nil))
+        let tokens = check.segments.flatMap(\.tokens)
+        checkAnswers.append(tokens)
+        let agree = zip(perfect[index], tokens).prefix { $0 == $1 }.count
+        print("check \"\(check.text)\": \(tokens.count) tokens, \(agree) begin like the fast decode's \(perfect[index].count)")
+    }
+    let checkModes: [(String, (Int) -> [Int]?)] = [("plain", { _ in nil }), ("fast decode's draft", { perfect[$0] }),
+                                                    ("perfect draft", { checkAnswers[$0] })]
+    for threads in [2, 1] {
+        var checkTimes: [String: [[Double]]] = [:]
+        for _ in 0..<rounds {
+            for (index, clip) in clips.enumerated() {
+                for (mode, draft) in checkModes {
+                    let o = options(config.pauseCheckOptions!, clip, threads: threads, draft: draft(index))
+                    let t = try ms { _ = try transcriber.transcribeSync(clip.samples, options: o) }
+                    checkTimes[mode, default: Array(repeating: [], count: clips.count)][index].append(t)
                 }
-                pairTimes[mode, default: Array(repeating: [], count: clips.count)][index].append(t)
             }
         }
+        print("check decode (window >= 10 s), threads=\(threads): " + checkModes.map(\.0).joined(separator: " | "))
+        for (index, clip) in clips.enumerated() {
+            let row = checkModes.map { summary(checkTimes[$0.0]![index]) }.joined(separator: " | ")
+            print("  \(clip.text.prefix(40).padding(toLength: 40, withPad: " ", startingAt: 0)) \(row)")
+        }
+        let totals = checkModes.map { mode in (0..<rounds).map { r in clips.indices.map { checkTimes[mode.0]![$0][r] }.reduce(0, +) / Double(clips.count) } }
+        print("  mean over commands                       " + totals.map(summary).joined(separator: " | "))
     }
-    for (index, clip) in clips.enumerated() {
-        let row = modes.map { summary(pairTimes[$0.0]![index]) }.joined(separator: " | ")
-        print("  \(clip.text.prefix(40).padding(toLength: 40, withPad: " ", startingAt: 0)) \(row)")
-    }
-    let pairTotals = modes.map { mode in (0..<rounds).map { r in clips.indices.map { pairTimes[mode.0]![$0][r] }.reduce(0, +) / Double(clips.count) } }
-    print("  mean over commands                       " + pairTotals.map(summary).joined(separator: " | "))
 
     try benchDraftDecodeSplit(transcriber: transcriber, clip: clips.last!.samples, text: clips.last!.text, answer: perfect.last!, rounds: rounds)
 }
@@ -164,12 +164,4 @@ private func benchDraftDecodeSplit(transcriber: WhisperTranscriber, clip: [Float
         guard !values.isEmpty else { continue }
         print("  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.2f %8.2f", values[0], values[values.count / 2]))
     }
-}
-
-/// The first error of threads running side by side.
-private final class Failure: @unchecked Sendable {
-    private let lock = NSLock()
-    private var first: Error?
-    var error: Error? { lock.lock(); defer { lock.unlock() }; return first }
-    func record(_ error: Error) { lock.lock(); if first == nil { first = error }; lock.unlock() }
 }
