@@ -20,6 +20,7 @@ let benchmarks: [(name: String, run: () async throws -> Void)] = [
     ("pause-cuts", benchPauseCuts),
     ("pause-timing", benchPauseTiming),
     ("pause-pair", benchPausePair),
+    ("draft-decode", benchDraftDecode),
 ]
 
 let requested = Array(CommandLine.arguments.dropFirst())

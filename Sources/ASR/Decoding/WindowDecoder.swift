@@ -34,8 +34,10 @@ public struct WindowDecodingOptions: Sendable {
     public var loopGuard: LoopGuard?
     /// Tokens expected to begin the decode (for example an earlier decode of the same speech):
     /// greedy decoding at temperature 0 feeds them through the decoder in one pass and keeps
-    /// those the model would have chosen itself, so the result is plain greedy's (up to float
-    /// rounding of the rows computed together), in fewer decoder passes. Ignored otherwise.
+    /// those the model would have chosen itself (and feeds the draft's rest again where the
+    /// model's tokens meet it after a difference), so the result is plain greedy's (up to
+    /// float rounding of the rows computed together), in fewer decoder passes. Ignored by
+    /// sampling and beam search.
     public var draft: [Int] = []
     /// Asked before each decoder step: a true answer stops the decode with `CancellationError`.
     public var isCancelled: (@Sendable () -> Bool)? = nil
@@ -70,6 +72,17 @@ public struct WindowDecoder {
         guard maxNew > 0 else { throw ASRError.invalidInput(reason: "prompt of \(prompt.count) tokens leaves no room to decode") }
         let sotIndex = prompt.lastIndex(of: tokens.startOfTranscript) ?? (prompt.count - 1)
         session.reset(batch: 1)
+        let draftCount = min(options.draft.count, maxNew - 1, session.model.dimensions.textContext - prompt.count)
+        if options.temperature == 0, options.beamSize <= 1, draftCount > 1 {
+            // The prompt and the draft in one pass: the draft's rows serve if the first token
+            // chosen is the draft's (else they are dropped).
+            let vocab = session.model.dimensions.vocabularySize
+            let rows = try session.step([prompt + options.draft.prefix(draftCount)], allPositions: true)
+            let noSpeech = softmaxProbability(Array(UnsafeBufferPointer(start: rows + sotIndex * vocab, count: vocab)), at: tokens.noSpeech)
+            let first = Array(UnsafeBufferPointer(start: rows + (prompt.count - 1) * vocab, count: vocab))
+            let pass = DraftPass(rows: rows + prompt.count * vocab, count: draftCount, start: prompt.count, first: 0, generated: 1)
+            return try greedy(first: first, maxNew: maxNew, options: options, noSpeech: noSpeech, pass: pass)
+        }
         let first = try session.forward([prompt], extraPosition: sotIndex)
         let noSpeech = softmaxProbability(first.extra ?? first.last[0], at: tokens.noSpeech)
         if options.temperature > 0 || options.beamSize <= 1 {
@@ -83,7 +96,18 @@ public struct WindowDecoder {
         return expf(logSoftmax(logits)[index])
     }
 
-    private func greedy(first: [Float], maxNew: Int, options: WindowDecodingOptions, noSpeech: Float) throws -> WindowDecoding {
+    /// A pass over draft tokens being verified: `count` tokens from draft[first], fed at session
+    /// length `start` when the decode had `generated` tokens (the last of them draft[first]).
+    /// Its logits rows stay in the session's scratch: row i follows draft[first + i].
+    private struct DraftPass {
+        let rows: UnsafeMutablePointer<Float>
+        let count: Int, start: Int, first: Int, generated: Int
+    }
+
+    /// Greedy or sampled decoding from the logits after the prompt (`first`); `pass`, when the
+    /// prompt's pass also fed the draft.
+    private func greedy(first: [Float], maxNew: Int, options: WindowDecodingOptions, noSpeech: Float,
+                        pass: DraftPass? = nil) throws -> WindowDecoding {
         var rng = SplitMix64(seed: options.seed)
         let vocab = first.count
         // The logits of each step stay in the session's scratch and are filtered in place; a
@@ -96,9 +120,10 @@ public struct WindowDecoder {
         var generated: [Int] = []
         var stepLogProbs: [Float] = []
         var sum: Float = 0
-        // While a draft is being verified: its logits rows (in the session's scratch), how many
-        // draft tokens were fed, and the session length before them.
-        var verifying: (rows: UnsafeMutablePointer<Float>, count: Int, start: Int)? = nil
+        // Draft verification (greedy only): the draft tokens from `draftFrom` on are unused.
+        let draft = options.temperature == 0 ? options.draft : []
+        var draftFrom = 0
+        var verifying = pass
         for step in 0..<maxNew {
             if options.isCancelled?() == true { throw CancellationError() }
             options.filters.apply(UnsafeMutableBufferPointer(start: logits, count: vocab), generated: generated)
@@ -125,26 +150,31 @@ public struct WindowDecoder {
                 break
             }
             if step == maxNew - 1 { break }
-            if step == 0, options.temperature == 0, options.draft.first == next {
-                // The draft's first token is the model's: feed as much of the draft as may be
-                // kept in one pass; row i of its logits follows draft[...i].
-                let start = session.length
-                let count = min(options.draft.count, maxNew - 1, session.model.dimensions.textContext - start)
-                if count > 0 {
-                    verifying = (try session.step([Array(options.draft.prefix(count))], allPositions: true), count, start)
-                }
-            }
-            if let draft = verifying {
-                // `generated` equals the draft up to its last token; the next row holds the
-                // logits after it when that token is the draft's too.
-                let fed = generated.count - 1
-                if fed < draft.count, next == options.draft[fed] {
-                    logits = draft.rows + fed * vocab
+            if let pass = verifying {
+                // The rows of the pass hold the logits after each fed draft token: the next row
+                // serves while the tokens chosen are the draft's.
+                let row = generated.count - pass.generated
+                if row >= 0, row < pass.count, next == draft[pass.first + row] {
+                    logits = pass.rows + row * vocab
                     continue
                 }
-                // The model parts from the draft (or the draft ends): forget the draft's rest.
-                session.truncate(to: draft.start + fed)
+                // The model parts from the draft (or the pass ends): forget the rest of the pass.
+                session.truncate(to: pass.start + row)
+                draftFrom = pass.first + row
                 verifying = nil
+            }
+            // The token just chosen is in the draft's unused part (its first token at the start;
+            // after the model parted from it, where they meet again): feed it and the draft's
+            // tokens after it in one pass, for as many tokens as may still be generated.
+            if draftFrom + 1 < draft.count, let first = draft[draftFrom..<(draft.count - 1)].firstIndex(of: next) {
+                let start = session.length
+                let count = min(draft.count - first, maxNew - generated.count, session.model.dimensions.textContext - start)
+                if count > 1 {
+                    let rows = try session.step([Array(draft[first..<(first + count)])], allPositions: true)
+                    verifying = DraftPass(rows: rows, count: count, start: start, first: first, generated: generated.count)
+                    logits = rows
+                    continue
+                }
             }
             logits = try session.step([[next]])
         }

@@ -73,11 +73,12 @@ public struct TranscriptionOptions: Sendable, Codable, Equatable {
     /// hallucination loop on a cut-off or noisy utterance stops early instead of running on.
     public var maxNewTokens: Int? = nil
     /// Text tokens expected to begin the transcript, e.g. an earlier decode of the same
-    /// utterance (`Transcript.tokens` of a partial). Used only by greedy decoding at temperature
-    /// 0 of the first window: the decoder checks the whole draft in one pass and keeps the
-    /// tokens it would have chosen itself, then decodes on from the first it would not. Changes
-    /// the speed, not the result (up to float rounding of rows computed together); a wrong or
-    /// garbage draft only costs its pass. nil or empty: plain decoding.
+    /// utterance (`segments.flatMap(\.tokens)` of a partial's transcript). Used only by greedy
+    /// decoding at temperature 0 of the first window: the decoder checks the draft in one pass
+    /// and keeps the tokens it would have chosen itself, decodes on from the first it would
+    /// not, and checks the draft's rest in another pass where its own tokens meet the draft
+    /// again. Changes the speed, not the result (up to float rounding of rows computed
+    /// together); a wrong draft costs its passes. nil or empty: plain decoding.
     public var draftTokens: [Int]? = nil
 
     public init() {}
