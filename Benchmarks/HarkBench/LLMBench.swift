@@ -5,7 +5,26 @@ import LLM
 /// time to first token and peak memory, for SmolLM2 Q4_1 on 1 and 2 threads, and Qwen2.5
 /// Q4_K_M generation on 2 threads when installed. llama.cpp on this machine (llama-bench):
 /// SmolLM2 gen 170 / 192 tok/s, prompt 268 / 505 tok/s (1 / 2 threads); Qwen 68 tok/s (2).
+///
+/// `HARK_LLM_BENCH_MODEL=FILE.gguf HARK_LLM_BENCH_THREADS=N` measures only that file on N
+/// threads (generation and prompt) and prints no llama.cpp ratios: scripts/bench-vs-llama-cpp
+/// alternates this with llama.cpp measured the same way in the same minutes.
 func benchLLM() async throws {
+    let environment = ProcessInfo.processInfo.environment
+    if let file = environment["HARK_LLM_BENCH_MODEL"] {
+        guard let threads = Int(environment["HARK_LLM_BENCH_THREADS"] ?? "1"), threads > 0 else {
+            print("llm: HARK_LLM_BENCH_THREADS must be a positive integer")
+            return
+        }
+        guard FileManager.default.fileExists(atPath: file) else {
+            print("llm: HARK_LLM_BENCH_MODEL file not found: \(file)")
+            return
+        }
+        print("llm: kernels \(LLMKernelPath.name)")
+        try measure(try LLMModel(url: URL(fileURLWithPath: file)), name: (file as NSString).lastPathComponent,
+                    threads: threads, prompt: true, llamaCpp: nil)
+        return
+    }
     let models = ProcessInfo.processInfo.environment["HARK_MODELS"].map { URL(fileURLWithPath: $0) }
         ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("models")
     let smol = models.appendingPathComponent("SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -29,9 +48,10 @@ func benchLLM() async throws {
     print(String(format: "llm: peak memory %.0f MiB", peakMemoryMiB()))
 }
 
-/// `llamaCpp`: llama.cpp's tokens/s on this machine (llama-bench, same file and threads).
+/// `llamaCpp`: llama.cpp's tokens/s on this machine (llama-bench, same file and threads);
+/// nil prints no ratios.
 private func measure(_ model: LLMModel, name: String, threads: Int, prompt measurePrompt: Bool,
-                     llamaCpp: (gen: Double, prompt: Double)) throws {
+                     llamaCpp: (gen: Double, prompt: Double)?) throws {
     let vocab = model.hyperParameters.vocabularySize
     // A fixed pseudo-random 64-token prompt (the speed does not depend on the text).
     var state: UInt64 = 42
@@ -63,6 +83,12 @@ private func measure(_ model: LLMModel, name: String, threads: Int, prompt measu
     }
     // On a shared machine wall time includes waiting for a core; CPU seconds per token show
     // the kernels' own cost (for 1 thread, 64 / cpu is the rate on an idle core).
+    guard let llamaCpp else {
+        print("llm: \(name) threads=\(threads): gen \(String(format: "%.1f", 64 / genSeconds)) tok/s"
+              + String(format: ", prompt %.1f tok/s (%.2f ms CPU/generated token, time to first token %.1f ms)",
+                       64 / promptSeconds, genCPU / 64 * 1000, firstToken * 1000))
+        return
+    }
     var line = "llm: \(name) threads=\(threads): gen \(String(format: "%.1f", 64 / genSeconds)) tok/s"
         + String(format: " (x%.2f llama.cpp; %.2f ms CPU/token)", 64 / genSeconds / llamaCpp.gen, genCPU / 64 * 1000)
     if measurePrompt {
