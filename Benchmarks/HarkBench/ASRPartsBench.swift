@@ -21,13 +21,7 @@ func benchASRParts() async throws {
     let features = LogMelSpectrogram(melBins: model.dimensions.melBins)
     let filters = LogitFilters(tokens: tokens, suppress: model.config.suppressIDs, suppressAtBegin: model.config.suppressIDsBegin,
                                timestamps: true, maxInitialTimestampIndex: 50)
-    var phases: [String: [Double]] = [:]
-    func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let value = try body()
-        phases[name, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        return value
-    }
+    var phases = PhaseTimes()
     // Decoder steps alone (the asr bench's loop): ms per step with 1 and 5 hypotheses.
     let encodedJFK = try model.encode(mel: Array(features.compute(sentence.samples, padToSeconds: 30).values), frames: 3000)
     for batch in [1, 5] {
@@ -65,23 +59,19 @@ func benchASRParts() async throws {
     hark_workers_set_caller_threads(Int32(threads))
     var steps = 0
     for _ in 0..<rounds {
-        let mel = timed("log-mel") { features.compute(sentence.samples, padToSeconds: 30) }
-        let encoded = try timed("encoder") { try model.encode(mel: Array(mel.values.prefix(mel.bins * 3000)), frames: 3000) }
-        let session = timed("session set-up (cross K/V)") { DecoderSession(model: model, encoderOutput: encoded) }
+        let mel = phases.time("log-mel") { features.compute(sentence.samples, padToSeconds: 30) }
+        let encoded = try phases.time("encoder") { try model.encode(mel: Array(mel.values.prefix(mel.bins * 3000)), frames: 3000) }
+        let session = phases.time("session set-up (cross K/V)") { DecoderSession(model: model, encoderOutput: encoded) }
         let decoder = WindowDecoder(session: session, tokens: tokens)
-        let result = try timed("window decode, beam 5") {
+        let result = try phases.time("window decode, beam 5") {
             try decoder.decode(prompt: [tokens.startOfTranscript], options: WindowDecodingOptions(beamSize: 5, filters: filters))
         }
         steps = session.length
         _ = result
         var options = TranscriptionOptions.default
         options.beamSize = 5
-        _ = try timed("transcribe, beam 5 (whole call)") { try transcriber.transcribeSync(sentence.samples, options: options) }
+        _ = try phases.time("transcribe, beam 5 (whole call)") { try transcriber.transcribeSync(sentence.samples, options: options) }
     }
     print("3 s sentence, \(rounds) rounds, \(steps) decoder positions, threads=\(threads) (ms, min / median):")
-    for name in ["log-mel", "encoder", "session set-up (cross K/V)", "window decode, beam 5", "transcribe, beam 5 (whole call)"] {
-        let values = (phases[name] ?? []).sorted()
-        guard !values.isEmpty else { continue }
-        print("  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.2f %8.2f", values[0], values[values.count / 2]))
-    }
+    phases.report(["log-mel", "encoder", "session set-up (cross K/V)", "window decode, beam 5", "transcribe, beam 5 (whole call)"])
 }

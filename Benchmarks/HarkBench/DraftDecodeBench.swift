@@ -133,35 +133,26 @@ private func benchDraftDecodeSplit(transcriber: WhisperTranscriber, clip: [Float
     let tokens = transcriber.specialTokens
     let features = LogMelSpectrogram(melBins: model.dimensions.melBins)
     let frames = 600
-    var phases: [String: [Double]] = [:]
-    func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let value = try body()
-        phases[name, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        return value
-    }
+    var phases = PhaseTimes()
     let prompt = [tokens.startOfTranscript, tokens.noTimestamps]
     for _ in 0..<rounds {
-        let mel = timed("log-mel") { features.compute(clip + [Float](repeating: 0, count: LogMelSpectrogram.hopLength), padToSeconds: nil) }
+        let mel = phases.time("log-mel") { features.compute(clip + [Float](repeating: 0, count: LogMelSpectrogram.hopLength), padToSeconds: nil) }
         // The window: the first `frames` columns, zero-padded, bin-major (as the transcriber cuts it).
         var window = [Float](repeating: 0, count: mel.bins * frames)
         let used = min(frames, mel.frames - 1)
         for bin in 0..<mel.bins { for f in 0..<used { window[bin * frames + f] = mel.values[bin * mel.frames + f] } }
-        let encoded = try timed("encoder (6 s window)") { try model.encode(mel: window, frames: frames) }
-        let session = timed("session set-up (cross K/V)") { DecoderSession(model: model, encoderOutput: encoded) }
-        _ = try timed("prompt (2 tokens)") { try session.forward([prompt]) }
+        let encoded = try phases.time("encoder (6 s window)") { try model.encode(mel: window, frames: frames) }
+        let session = phases.time("session set-up (cross K/V)") { DecoderSession(model: model, encoderOutput: encoded) }
+        _ = try phases.time("prompt (2 tokens)") { try session.forward([prompt]) }
         let start = DispatchTime.now().uptimeNanoseconds
         for token in answer { _ = try session.forward([[token]]) }
-        phases["\(answer.count) steps, one token each", default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        phases["per step", default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(answer.count))
+        let stepsMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        phases.add("\(answer.count) steps, one token each", milliseconds: stepsMilliseconds)
+        phases.add("per step", milliseconds: stepsMilliseconds / Double(answer.count))
         session.truncate(to: prompt.count)
-        _ = try timed("one pass over the \(answer.count) tokens") { try session.forwardAll(answer) }
+        _ = try phases.time("one pass over the \(answer.count) tokens") { try session.forwardAll(answer) }
     }
     print("one fast pause decode at 1 thread, \"\(text)\" (\(answer.count) tokens), ms min / median:")
-    for name in ["log-mel", "encoder (6 s window)", "session set-up (cross K/V)", "prompt (2 tokens)", "per step",
-                 "\(answer.count) steps, one token each", "one pass over the \(answer.count) tokens"] {
-        let values = (phases[name] ?? []).sorted()
-        guard !values.isEmpty else { continue }
-        print("  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.2f %8.2f", values[0], values[values.count / 2]))
-    }
+    phases.report(["log-mel", "encoder (6 s window)", "session set-up (cross K/V)", "prompt (2 tokens)", "per step",
+                 "\(answer.count) steps, one token each", "one pass over the \(answer.count) tokens"])
 }

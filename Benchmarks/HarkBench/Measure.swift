@@ -14,6 +14,30 @@ func bestOf(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
     return best
 }
 
+/// Wall milliseconds of named phases over several rounds, printed as min / median per phase.
+struct PhaseTimes {
+    private var values: [String: [Double]] = [:]
+
+    /// Runs `body` and adds its time to `name`.
+    mutating func time<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let value = try body()
+        add(name, milliseconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        return value
+    }
+
+    mutating func add(_ name: String, milliseconds: Double) { values[name, default: []].append(milliseconds) }
+
+    /// One line per phase in `names` that was timed: name, min and median.
+    func report(_ names: [String]) {
+        for name in names {
+            let sorted = (values[name] ?? []).sorted()
+            guard !sorted.isEmpty else { continue }
+            print("  " + name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%8.2f %8.2f", sorted[0], sorted[sorted.count / 2]))
+        }
+    }
+}
+
 /// Peak resident memory of this process so far, in MiB (VmHWM from /proc/self/status).
 func peakMemoryMiB() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
