@@ -99,8 +99,8 @@ import Testing
     }
 
     /// Several recordings at once from one loaded model give the same text as one at a time,
-    /// also with a thread count per decode (the listener's fast pause decode and its check run
-    /// side by side on one core each), and that count stays the decode's own.
+    /// also with a thread count per decode (a live listener's decodes can overlap: a pause
+    /// decode and a partial or the endpoint's final), and that count stays the decode's own.
     @Test func concurrentTranscriptionsShareTheModel() async throws {
         let transcriber = try Self.transcriber.get()
         let files = ["A_dictation/pocketsphinx__librivox_sense_and_sensibility_0930.wav", "A_dictation/cmu_arctic_axb_a0005.wav"]
