@@ -14,6 +14,11 @@ func bestOf(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
     return best
 }
 
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
+
 /// Wall milliseconds of named phases over several rounds, printed as min / median per phase.
 struct PhaseTimes {
     private var values: [String: [Double]] = [:]

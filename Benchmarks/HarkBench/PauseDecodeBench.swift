@@ -12,7 +12,7 @@ import Intent
 /// commands spoken by espeak-ng at two speeds) the audio a pause decode sees (the clip up to its
 /// last loud sample plus the 64 ms pause, after 128, 200 or 300 ms of lead-in) is decoded
 /// carefully, fast (window >= 6 s), and by check decodes. The fast decode "answers" when its
-/// transcript is a complete command (`CommandResponder.acceptedIntent`, no free-text slot) -
+/// transcript is a complete command (`CommandResponder.intentAnswerableOnPause`) -
 /// alone, or only when a check agrees (same words, or same intent and slot values as the
 /// assistant requires); it answers wrongly when that intent differs from that of the words said
 /// (for the coffee orders, whose words are not given, the careful decode's). Category C
@@ -78,8 +78,7 @@ func benchPauseDecode() async throws {
     let fastWindow = Int(ProcessInfo.processInfo.environment["HARK_BENCH_FAST_WINDOW"] ?? "") ?? ListenerConfig.fastPauseDecodeOptions.shortenedWindowMinimumSeconds
     let verbose = ProcessInfo.processInfo.environment["HARK_BENCH_VERBOSE"] == "1"
     func complete(_ text: String) -> ParsedIntent? {
-        guard let intent = responder.acceptedIntent(text), !responder.hasFreeText(intent) else { return nil }
-        return intent
+        responder.intentAnswerableOnPause(text)
     }
     func same(_ a: ParsedIntent?, _ b: ParsedIntent?) -> Bool {
         guard let a, let b else { return a == nil && b == nil }
@@ -176,8 +175,4 @@ func benchPauseDecode() async throws {
 private func median(_ values: [Double]) -> Double {
     guard !values.isEmpty else { return .nan }
     return values.sorted()[values.count / 2]
-}
-
-private extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -111,7 +111,3 @@ func benchPausePair() async throws {
     print("fast + check one after the other, no draft: " + line(sequentialNoDraft))
     print("fast + check side by side, \(half) thread(s) each:    " + line(sideBySide))
 }
-
-private extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}

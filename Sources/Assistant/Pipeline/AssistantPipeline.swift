@@ -33,6 +33,8 @@ public struct AssistantConfig: Sendable, Equatable {
     /// trailing silence. Not in push-to-talk mode, where releasing the floor ends the command.
     /// See `AssistantPipeline` for the rule when speech resumes.
     public var answersOnPause = true
+    /// Whether pauses are answered at all: `answersOnPause`, outside push-to-talk.
+    var actsOnPauses: Bool { answersOnPause && mode != .pushToTalk }
 
     public init() {}
     public static let `default` = AssistantConfig()
@@ -104,11 +106,10 @@ public final class AssistantPipeline: Sendable {
         }
         // Which fast pause transcripts the `.pause` handling below could answer (a superset: it
         // ignores whether the assistant is awake): only those are worth checking.
-        let answersOnPause = config.answersOnPause && config.mode != .pushToTalk
+        let actsOnPauses = config.actsOnPauses
         listener = Listener(recognizer: recognizer, detector: detector, config: listening) { [responder] text in
-            guard answersOnPause, let command = ConversationState.command(wake.match(text)?.remainder ?? text),
-                  let intent = responder.acceptedIntent(command) else { return false }
-            return !responder.hasFreeText(intent)
+            guard actsOnPauses, let command = ConversationState.command(wake.match(text)?.remainder ?? text) else { return false }
+            return responder.intentAnswerableOnPause(command) != nil
         }
         self.responder = responder
         self.speech = speech
@@ -139,9 +140,9 @@ public final class AssistantPipeline: Sendable {
             case let .partial(text, _):
                 if let shown = state.partial(text, pipeline: self) { emit(.partial(text: shown)) }
             case let .pause(text, start, end, alternatives):
-                guard config.answersOnPause, config.mode != .pushToTalk, state.utterance?.early == nil,
+                guard config.actsOnPauses, state.utterance?.early == nil,
                       let command = state.command(in: text, start: start, pipeline: self),
-                      let intent = responder.acceptedIntent(command), !responder.hasFreeText(intent) else { continue }
+                      let intent = responder.intentAnswerableOnPause(command) else { continue }
                 // A fast decode's words are acted on only when its check reads the same command.
                 guard alternatives.allSatisfy({ alternative in
                     state.command(in: alternative, start: start, pipeline: self)

@@ -80,6 +80,13 @@ public final class CommandResponder: Sendable {
         return !definition.freeTextSlots.isDisjoint(with: intent.slots.keys)
     }
 
+    /// The intent `text` is a complete command for (`acceptedIntent`) when it fills no free-text
+    /// slot (`hasFreeText`): a command that may be answered on a pause, before its endpoint.
+    public func intentAnswerableOnPause(_ text: String) -> ParsedIntent? {
+        guard let intent = acceptedIntent(text), !hasFreeText(intent) else { return nil }
+        return intent
+    }
+
     /// Answers `text`: `intent` (when one matches), `timer` (when a timer or alarm was set),
     /// `replyPiece`s, then exactly one `reply`. Errors of the language model end the stream
     /// with a throw (after any pieces already sent). Cancelling the consumer stops generation.
