@@ -266,9 +266,74 @@ import VAD
         #expect(recognizer.cancellations >= 1, "the decode of the pause inside the utterance was stopped")
     }
 
+    /// A detector that reads a frame's loudness as the probability a voice detector gives: 1 for
+    /// speech, 0.6 for the frame where speech fades (Silero's probability falls like this over
+    /// the frame after speech), 0 for the quiet.
+    struct FadeDetector: VoiceActivityDetecting {
+        struct Session: VoiceActivitySession {
+            var frameSize: Int { 512 }
+            mutating func probability(of frame: [Float]) -> Float {
+                let rms = (frame.map { $0 * $0 }.reduce(0, +) / Float(frame.count)).squareRoot()
+                return rms > 0.1 ? 1 : rms > 0.01 ? 0.6 : 0
+            }
+            mutating func reset() {}
+        }
+        var sampleRate: Int { 16000 }
+        var frameSize: Int { 512 }
+        func makeSession() -> Session { Session() }
+    }
+
+    /// Quiet noise with loud speech over `loud` frames (512 samples each) and one fading frame
+    /// (probability 0.6) at each of `fading`.
+    func frames(total: Int, loud: [Range<Int>], fading: [Int]) -> [Float] {
+        var rng = SplitMix64(seed: 5)
+        func noise(_ amplitude: Float) -> Float { Float(Double(rng.next() % 2000) / 2000 - 0.5) * amplitude }
+        var samples = (0..<total * 512).map { _ in noise(0.002) }
+        for range in loud { for i in range.lowerBound * 512..<range.upperBound * 512 { samples[i] = noise(0.5) } }
+        for frame in fading { for i in frame * 512..<(frame + 1) * 512 { samples[i] = noise(0.05) } }
+        return samples
+    }
+
+    /// The ends (in frames) of the listener's `.pause` transcripts and its finals.
+    func pausesAndFinals(_ samples: [Float], startBelow threshold: Float?) async throws -> (pauses: [Int], finals: [String]) {
+        var listening = ListenerConfig()
+        listening.partials = false
+        listening.pauseMs = 32
+        listening.pauseStartThreshold = threshold
+        listening.pauseOptions = ListenerConfig.defaultPartialOptions
+        let listener = Listener(recognizer: BurstRecognizer(["set a timer for", "set a timer for ten minutes"]),
+                                detector: FadeDetector(), config: listening)
+        var pauses: [Int] = [], finals: [String] = []
+        for try await event in listener.events(from: PacedAudioSource(SamplesAudioSource(samples: samples, periodFrames: 512), speed: 2)) {
+            if case let .pause(_, _, end, _) = event { pauses.append(Int((end * 16000 / 512).rounded())) }
+            if case let .final(text, _, _) = event { finals.append(text) }
+        }
+        return (pauses, finals)
+    }
+
+    @Test func aDecodeStartsOnTheFrameWhereTheVoiceFades() async throws {
+        // Speech over frames 30..<50, fading in frame 50, quiet from frame 51.
+        let samples = frames(total: 120, loud: [30..<50], fading: [50])
+        let fading = try await pausesAndFinals(samples, startBelow: 0.9)
+        #expect(fading.pauses.first == 51, "the decode's audio ends with the fading frame")
+        #expect(fading.finals == ["set a timer for"])
+        let quiet = try await pausesAndFinals(samples, startBelow: nil)
+        #expect(quiet.pauses.first == 52, "without the threshold it waits for the quiet frame")
+    }
+
+    @Test func aDecodeStartedOnADipInsideSpeechNeverCounts() async throws {
+        // The voice dips in frame 45 and goes on: the decode started there (on audio holding one
+        // of the two bursts) is done at once, but no quiet follows it, so it is never reported.
+        let samples = frames(total: 120, loud: [30..<45, 46..<60], fading: [45, 60])
+        let run = try await pausesAndFinals(samples, startBelow: 0.9)
+        #expect(!run.pauses.isEmpty && run.pauses.allSatisfy { $0 == 61 }, "only decodes taken as the voice faded at the end (the fast one, then the final's)")
+        #expect(run.finals == ["set a timer for ten minutes"])
+    }
+
     @Test func theAssistantsListeningPresetAnswersFromCheckedFastDecodes() {
         let commands = ListenerConfig.commands
         #expect(commands.pauseMs < ListenerConfig.default.pauseMs)
+        #expect(commands.pauseStartThreshold.map { $0 > commands.endpointer.endThreshold } == true, "decodes start as the voice fades")
         #expect(commands.pauseOptions == ListenerConfig.fastPauseDecodeOptions, "a fast decode first")
         #expect(commands.pauseCheckOptions == ListenerConfig.fastPauseCheckOptions, "checked by a second one")
         var careful = ListenerConfig.default.finalOptions
