@@ -10,8 +10,8 @@ import Intent
 ///
 /// For every command clip (the corpus's category B clips with an intent label, and Hark's own
 /// commands spoken by espeak-ng at two speeds) the audio a pause decode sees (the clip up to its
-/// last loud sample plus the 64 ms pause, after 128, 200 or 300 ms of lead-in) is decoded
-/// carefully, fast (window >= 6 s), and by check decodes. The fast decode "answers" when its
+/// last loud sample plus 64 ms of quiet - `HARK_BENCH_PAUSE_TAIL_MS` sets it - after 128, 200
+/// or 300 ms of lead-in) is decoded carefully, fast (window >= 6 s), and by check decodes. The fast decode "answers" when its
 /// transcript is a complete command (`CommandResponder.intentAnswerableOnPause`) -
 /// alone, or only when a check agrees (same words, or same intent and slot values as the
 /// assistant requires); it answers wrongly when that intent differs from that of the words said
@@ -31,6 +31,9 @@ func benchPauseDecode() async throws {
     let responder = CommandResponder(intents: intents, timers: nil, languageModel: nil, options: options)
     // The listener's rules for pause transcripts: which segments are speech, which are doubtful.
     let listening = ListenerConfig.commands
+    // Quiet after the last loud sample: the decodes the listener takes as the voice fades end
+    // about 36 ms after it (median), those after a quiet frame 68 ms (`scripts/bench pause-timing`).
+    let tailSamples = 16 * (Int(ProcessInfo.processInfo.environment["HARK_BENCH_PAUSE_TAIL_MS"] ?? "") ?? 64)
 
     // (name, audio, the words said when known)
     var clips: [(String, [Float], String?)] = []
@@ -107,7 +110,7 @@ func benchPauseDecode() async throws {
     }
     for (name, clip, said) in clips {
         guard let lastLoud = clip.lastIndex(where: { abs($0) > 0.00316 }) else { continue }
-        let tail = [Float](repeating: 0, count: 1024)
+        let tail = [Float](repeating: 0, count: tailSamples)
         func cut(lead: Int) -> [Float] { [Float](repeating: 0, count: lead) + clip[...lastLoud] + tail }
         var careful = ListenerConfig.defaultFinalOptions
         careful.initialPrompt = prompt
@@ -157,7 +160,7 @@ func benchPauseDecode() async throws {
         if verbose { print("  \(fields[0]): fast \"\(transcript.text)\" \(transcript.segments.map { String(format: "nsp %.2f avg %.2f min %.2f", $0.noSpeechProb, $0.avgLogProb, $0.minTokenLogProb ?? 0) })") }
     }
     print("non-speech (category C): \(noiseClips) clips, fast decodes that would answer a command: \(noiseCommands.count) \(noiseCommands)")
-    print("pause decodes of \(clips.count) command clips (70 corpus B, \(clips.count - 70) espeak-ng) x \(leads.count) lead-ins = \(cuts) cuts, tiny.en"
+    print("pause decodes of \(clips.count) command clips, \(tailSamples / 16) ms of quiet after the last loud sample (70 corpus B, \(clips.count - 70) espeak-ng) x \(leads.count) lead-ins = \(cuts) cuts, tiny.en"
           + (prompt.map { ", prompt \"\($0)\"" } ?? ""))
     print(String(format: "  careful decode (beam 5, full window, lead 300 ms): median %.0f ms, %d of %d clips answered, %d wrong",
                  median(carefulSeconds) * 1000, carefulAnswered, clips.count, carefulWrong))

@@ -35,7 +35,7 @@ struct AssistCommand: AsyncParsableCommand {
             ring with a spoken alert while `hark assist` runs. Nothing is written to disk.
 
             A command the skills understand as a whole ("set a timer for ten minutes", not "set a \
-            timer for") is answered as soon as you pause (32 ms of quiet, then a fast decode \
+            timer for") is answered as soon as you pause (as your voice fades, a fast decode \
             that a second decode on another window must read alike), without waiting for the \
             600 ms of silence that ends an utterance; questions for the \
             language model and commands with free text ("remind me to ...") wait for it. \

@@ -21,6 +21,7 @@ import VAD
         let checkPhrases: [String]?
         static let checkWindow = 10
         private var calls = 0, greedyCalls = 0, checkCalls = 0, threadCounts: [Int?] = [], draftLog: [(check: Bool, draft: [Int]?)] = []
+        private var silenceLog: [Int] = []
         init(_ phrases: [String], greedy: [String]? = nil, check: [String]? = nil) {
             self.phrases = phrases
             greedyPhrases = greedy
@@ -33,6 +34,8 @@ import VAD
         var threads: [Int?] { lock.withLock { threadCounts } }
         /// Each greedy decode's draft, in call order, and whether it was a check.
         var drafts: [(check: Bool, draft: [Int]?)] { lock.withLock { draftLog } }
+        /// How many samples of digital silence (exact zeros) end each decode's audio, in call order.
+        var trailingSilence: [Int] { lock.withLock { silenceLog } }
         /// The tokens "decoded" for `text`: one per word (its length), so drafts can be traced.
         static func tokens(_ text: String) -> [Int] { text.split(separator: " ").map(\.count) }
 
@@ -44,6 +47,7 @@ import VAD
                 if isCheck { checkCalls += 1 }
                 threadCounts.append(options.threads)
                 if options.beamSize == 1 { draftLog.append((isCheck, options.draftTokens)) }
+                silenceLog.append(samples.reversed().prefix { $0 == 0 }.count)
             }
             let phrases = isCheck ? checkPhrases ?? phrases : options.beamSize == 1 ? greedyPhrases ?? phrases : phrases
             var bursts = 0, loud = false
@@ -294,21 +298,22 @@ import VAD
         return samples
     }
 
-    /// The ends (in frames) of the listener's `.pause` transcripts and its finals.
-    func pausesAndFinals(_ samples: [Float], startBelow threshold: Float?) async throws -> (pauses: [Int], finals: [String]) {
+    /// The ends (in frames) of the listener's `.pause` transcripts, its finals, and the silence
+    /// that ends the audio of its first decode.
+    func pausesAndFinals(_ samples: [Float], startBelow threshold: Float?) async throws -> (pauses: [Int], finals: [String], firstSilence: Int?) {
         var listening = ListenerConfig()
         listening.partials = false
         listening.pauseMs = 32
         listening.pauseStartThreshold = threshold
         listening.pauseOptions = ListenerConfig.defaultPartialOptions
-        let listener = Listener(recognizer: BurstRecognizer(["set a timer for", "set a timer for ten minutes"]),
-                                detector: FadeDetector(), config: listening)
+        let recognizer = BurstRecognizer(["set a timer for", "set a timer for ten minutes"])
+        let listener = Listener(recognizer: recognizer, detector: FadeDetector(), config: listening)
         var pauses: [Int] = [], finals: [String] = []
         for try await event in listener.events(from: PacedAudioSource(SamplesAudioSource(samples: samples, periodFrames: 512), speed: 2)) {
             if case let .pause(_, _, end, _) = event { pauses.append(Int((end * 16000 / 512).rounded())) }
             if case let .final(text, _, _) = event { finals.append(text) }
         }
-        return (pauses, finals)
+        return (pauses, finals, recognizer.trailingSilence.first)
     }
 
     @Test func aDecodeStartsOnTheFrameWhereTheVoiceFades() async throws {
@@ -316,9 +321,11 @@ import VAD
         let samples = frames(total: 120, loud: [30..<50], fading: [50])
         let fading = try await pausesAndFinals(samples, startBelow: 0.9)
         #expect(fading.pauses.first == 51, "the decode's audio ends with the fading frame")
+        #expect(fading.firstSilence == 512, "and silence stands in for the quiet frame it has not heard")
         #expect(fading.finals == ["set a timer for"])
         let quiet = try await pausesAndFinals(samples, startBelow: nil)
         #expect(quiet.pauses.first == 52, "without the threshold it waits for the quiet frame")
+        #expect(quiet.firstSilence == 0, "whose audio it has")
     }
 
     @Test func aDecodeStartedOnADipInsideSpeechNeverCounts() async throws {

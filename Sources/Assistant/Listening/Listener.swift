@@ -63,10 +63,10 @@ public struct ListenerConfig: Sendable, Codable, Equatable {
     /// Start the early decodes sooner, on the frame where the voice detector's probability
     /// drops below this, even if it is still above the end threshold: as speech ends the
     /// detector's probability falls over a frame or two (1.00, 0.61, 0.16), and waiting for a
-    /// quiet frame costs one frame more. Such a decode still counts only once `pauseMs` of quiet
-    /// follow its audio with no voiced frame, so it lacks only audio the detector calls quiet; a
-    /// dip inside speech starts a decode that the next voiced frame cancels. nil: decodes start
-    /// after `pauseMs` of quiet.
+    /// quiet frame costs one frame more. Such a decode reads silence in place of that frame
+    /// (`pauseAudio`), and counts only once `pauseMs` of quiet follow its audio with no voiced
+    /// frame; a dip inside speech starts a decode that the next voiced frame cancels. nil:
+    /// decodes start after `pauseMs` of quiet.
     public var pauseStartThreshold: Float? = nil
     /// Report each early decode that finishes while the speaker is still quiet as a `.pause`
     /// event (the assistant acts on a complete command without waiting for the endpoint).
@@ -600,7 +600,7 @@ struct RecognitionWorker {
         if config.pauseTranscripts, let options = config.pauseOptions {
             // The fast pause transcript first, then the final's decode.
             if pauseDecode?.voicedEnd != lastVoiced {
-                let samples = audio(start, position)
+                let samples = pauseAudio(start, position)
                 // The fast decode of an earlier pause in this utterance, if it heard more than the partials.
                 if let earlier = pauseDecode, earlier.end > draft.end, earlier.isFinished, let transcript = try? earlier.wait() {
                     draft = (transcript.tokens, earlier.end)
@@ -623,12 +623,23 @@ struct RecognitionWorker {
             // Already guessed this pause, or a guess for an earlier pause still holds the CPU.
             guard running.voicedEnd != lastVoiced, running.isFinished else { return }
         }
-        let samples = audio(start, position)
+        let samples = pauseAudio(start, position)
         statistics.recordSpeculation()
         speculation = BackgroundDecode(recognizer: listener.recognizer, samples: samples,
                                        options: finalOptions(samples: samples.count, start: start),
                                        start: start, end: position, voicedEnd: lastVoiced,
                                        captured: newestCaptured) { ring.wakeReader() }
+    }
+
+    /// The audio of an early decode: `start..<position`, and silence to make up `pauseMs` after
+    /// the last voiced frame when the decode starts as the voice fades. Whisper misreads audio
+    /// that stops on a sound (the features end there): with no quiet after the last loud sample,
+    /// "what is twelve times fourteen" was read as "what is 12 times 40", check and all; with 32
+    /// ms of it, no command was misread (`HARK_BENCH_PAUSE_TAIL_MS=0` and `=32 scripts/bench
+    /// pause-decode`).
+    func pauseAudio(_ start: Int, _ position: Int) -> [Float] {
+        let quiet = position - lastVoiced
+        return audio(start, position) + [Float](repeating: 0, count: max(0, pauseSamples - quiet))
     }
 
     /// Reports each early decode (the fast pause decode, then the early final decode) as a
