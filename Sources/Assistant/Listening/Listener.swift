@@ -227,6 +227,8 @@ public final class ListenStatistics: @unchecked Sendable {
         public var seconds: Double
         /// Decoded with `pauseOptions` (else the final's careful decode).
         public var fast: Bool
+        /// Wall seconds of its check decode, when one ran.
+        public var checkSeconds: Double? = nil
     }
 
     private let lock = NSLock()
@@ -661,7 +663,8 @@ struct RecognitionWorker {
                 [(try? running.checkResult?.get()).map { config.pauseText($0, options: options) } ?? ""]
             } ?? []
             statistics.recordPause(.init(end: seconds(running.end), startDelaySeconds: running.delaySeconds,
-                                         seconds: (ContinuousClock.now - running.began).seconds, fast: running === pauseDecode))
+                                         seconds: (ContinuousClock.now - running.began).seconds, fast: running === pauseDecode,
+                                         checkSeconds: running.checkSeconds))
             emit(.pause(text: text, start: seconds(running.start), end: seconds(running.end), alternatives: alternatives))
         }
     }
@@ -755,6 +758,7 @@ final class BackgroundDecode: @unchecked Sendable {
     private var result: Result<Transcript, Error>?
     private var check: Result<Transcript, Error>?
     private var checkSkipped = false
+    private var checkDuration: Double?
     private let cancelled = StopFlag()
 
     /// Decodes on a new thread, then the check (with `checkOptions`) on the same thread if
@@ -784,8 +788,10 @@ final class BackgroundDecode: @unchecked Sendable {
                 if checkOptions.beamSize <= 1 && checkOptions.draftTokens == nil {
                     checkOptions.draftTokens = transcript.tokens
                 }
+                let checkBegan = ContinuousClock.now
                 let checked = Result { try recognizer.recognize(samples, options: checkOptions, isCancelled: isCancelled) }
-                condition.withLock { check = checked; condition.broadcast() }
+                let seconds = (ContinuousClock.now - checkBegan).seconds
+                condition.withLock { check = checked; checkDuration = seconds; condition.broadcast() }
             } else if checkOptions != nil {
                 condition.withLock { checkSkipped = true; condition.broadcast() }
             }
@@ -814,4 +820,7 @@ final class BackgroundDecode: @unchecked Sendable {
 
     /// The check decode's outcome (once finished), if `checkOptions` were given and it ran.
     var checkResult: Result<Transcript, Error>? { condition.withLock { check } }
+
+    /// Wall seconds the check decode took, once it has run.
+    var checkSeconds: Double? { condition.withLock { checkDuration } }
 }
