@@ -18,6 +18,10 @@ void hark_gelu(float *x, size_t count);
 void hark_layer_norm(const float *x, float *y, size_t rows, size_t dim,
                      const float *gamma, const float *beta, float eps);
 
+/// `hark_layer_norm` with the rows split over `threads` threads (hark_workers_run): the same bits.
+void hark_layer_norm_threads(const float *x, float *y, size_t rows, size_t dim,
+                             const float *gamma, const float *beta, float eps, int threads);
+
 /// Adds `bias[dim]` to each of `rows` rows of `x`.
 void hark_add_bias(float *x, size_t rows, size_t dim, const float *bias);
 
