@@ -8,8 +8,8 @@
 //   worker active, or the worker sees the new generation and backs off).
 // - Idle workers spin for SPIN_NS, then sleep on a condition variable; the caller signals it only
 //   when some worker sleeps (`sleepers`, the same two-sided check).
-// - While a hold is open (`holds` > 0: hark_workers_hold), idle workers spin for HOLD_SPIN_NS
-//   instead, and opening a hold wakes sleeping workers (`nudges`, the same check), so a burst of
+// - While a hold is open (`holds` > 0: hark_workers_hold), idle workers keep spinning, yielding
+//   their core to any other runnable thread, for HOLD_SPIN_NS instead, and opening a hold wakes sleeping workers (`nudges`, the same check), so a burst of
 //   jobs with serial gaps between them (an encoder pass) finds them awake: waking a sleeping
 //   thread takes far longer than a short product on some machines (virtual CPUs that halt).
 #include "hark_workers.h"
@@ -88,7 +88,15 @@ static void *worker_main(void *argument) {
                 if (++spins % 64 != 0) continue;
                 const unsigned nudge = atomic_load(&nudges);
                 if (nudge != nudged) { nudged = nudge; start = now_ns(); continue; } // a new hold
-                if (now_ns() - start <= spin_limit()) continue;
+                const uint64_t idle = now_ns() - start;
+                if (idle <= SPIN_NS) continue;
+                if (idle <= spin_limit()) {
+                    // Spinning under a hold: give the core to any other runnable thread (free
+                    // when there is none), so a busy machine loses little to it, and this worker
+                    // has not used up its share of the CPU when its next task comes.
+                    sched_yield();
+                    continue;
+                }
                 pthread_mutex_lock(&sleep_lock);
                 atomic_fetch_add(&sleepers, 1);
                 for (;;) {
