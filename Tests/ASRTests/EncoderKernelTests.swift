@@ -95,6 +95,48 @@ extension GemmKernelTests {
         }
     }
 
+    /// The convolutions' im2col rows: taps at t * step - 1, t * step, t * step + 1, zero outside,
+    /// from bin-major (conv1) and row-major (conv2) inputs, on one thread and several.
+    @Test(arguments: [(step: 1, layoutIsBinMajor: true), (step: 2, layoutIsBinMajor: false)])
+    func convolutionColumnsHoldTheThreeTaps(step: Int, layoutIsBinMajor: Bool) {
+        let channels = 5, positions = 70, rows = positions / step
+        let x = (0..<(channels * positions)).map { Float($0) + 0.5 }
+        func input(_ p: Int, _ c: Int) -> Float {
+            guard p >= 0 && p < positions else { return 0 }
+            return layoutIsBinMajor ? x[c * positions + p] : x[p * channels + c]
+        }
+        var want: [Float] = []
+        for t in 0..<rows {
+            for c in 0..<channels { for k in 0..<3 { want.append(input(t * step + k - 1, c)) } }
+        }
+        for threads: Int32 in [1, 2] {
+            var got = [Float](repeating: .nan, count: rows * channels * 3)
+            hark_conv3_columns(x, layoutIsBinMajor ? positions : 1, layoutIsBinMajor ? 1 : channels, channels, positions,
+                               step, rows, &got, threads)
+            #expect(got == want, "step \(step), \(threads) threads")
+        }
+    }
+
+    /// Cross-attention keys transposed per head and values per head, from [frames][keys | values].
+    @Test func crossKeysAndValuesTakeTheDecoderLayout() {
+        let frames = 37, heads = 3, headDim = 6, width = heads * headDim
+        let kv = (0..<(frames * 2 * width)).map { Float($0) }
+        for threads: Int32 in [1, 2] {
+            var kt = [Float](repeating: .nan, count: frames * width), v = kt
+            hark_cross_kv_layout(kv, frames, width, heads, &kt, &v, threads)
+            var keysRight = true, valuesRight = true
+            for f in 0..<frames {
+                for h in 0..<heads {
+                    for j in 0..<headDim {
+                        keysRight = keysRight && kt[(h * headDim + j) * frames + f] == kv[f * 2 * width + h * headDim + j]
+                        valuesRight = valuesRight && v[(h * frames + f) * headDim + j] == kv[f * 2 * width + width + h * headDim + j]
+                    }
+                }
+            }
+            #expect(keysRight && valuesRight, "\(threads) threads")
+        }
+    }
+
     @Test(arguments: [1, 15, 16, 17, 300, 501])
     func threadedLayerNormGivesTheSameBits(rows: Int) {
         var rng = SplitMix64(seed: UInt64(rows))

@@ -188,27 +188,13 @@ public final class WhisperModel: Sendable {
         // conv1 (kernel 3, padding 1) as im2col rows [frames, melBins*3] times W^T.
         let cols1 = FloatBuffer(uninitializedCount: frames * dims.melBins * 3)
         mel.withUnsafeBufferPointer { m in
-            for c in 0..<dims.melBins {
-                let row = m.baseAddress! + c * frames
-                for t in 0..<frames {
-                    let base = cols1.pointer + t * dims.melBins * 3 + c * 3
-                    base[0] = t > 0 ? row[t - 1] : 0
-                    base[1] = row[t]
-                    base[2] = t + 1 < frames ? row[t + 1] : 0
-                }
-            }
+            hark_conv3_columns(m.baseAddress!, frames, 1, dims.melBins, frames, 1, frames, cols1.pointer, Int32(threads))
         }
         let h1 = FloatBuffer(uninitializedCount: frames * d)
         conv1(cols1.constant, rows: frames, into: h1.pointer, gelu: true)
         // conv2 (kernel 3, stride 2, padding 1): input row-major [frames, d].
         let cols2 = FloatBuffer(uninitializedCount: outFrames * d * 3)
-        for t in 0..<outFrames {
-            let dst = cols2.pointer + t * d * 3
-            for k in 0..<3 {
-                let src = 2 * t + k - 1
-                for c in 0..<d { dst[c * 3 + k] = (src >= 0 && src < frames) ? h1.pointer[src * d + c] : 0 }
-            }
-        }
+        hark_conv3_columns(h1.constant, 1, d, d, frames, 2, outFrames, cols2.pointer, Int32(threads))
         let x = FloatBuffer(uninitializedCount: outFrames * d)
         conv2(cols2.constant, rows: outFrames, into: x.pointer, gelu: true)
         for i in 0..<(outFrames * d) { x.pointer[i] += encoderPositions.pointer[i] }
