@@ -32,6 +32,7 @@ enum {
     SMALL_M = 16,      // fewer rows than this: no packing (decoder steps)
 };
 static const double THREADED_FLOPS = 4e6; // below this, one thread (spawning costs ~tens of us)
+enum { COLUMN_TASKS_PER_THREAD = 3 }; // see run_packed
 
 // A is read in place (rows a, a + lda, ...), B from NR-wide packed panels.
 typedef void (*micro_kernel)(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
@@ -515,8 +516,11 @@ static void run_packed(const gemm_path *path, size_t m, size_t n, size_t k, floa
     const size_t unit = split_rows ? path->mr : path->nr;
     const size_t units = ((split_rows ? m : n) + unit - 1) / unit;
     // Rows go in runs of MC (a run of MR rows alone would reread each B panel from L2 for every
-    // MR rows); columns one NR panel at a time (every task reads all of A's rows either way).
-    size_t per_task = split_rows ? MC / path->mr : 1;
+    // MR rows). Columns go in runs of panels, about COLUMN_TASKS_PER_THREAD per thread: every
+    // task reads all of A for its panels (which for the encoder's 1536-deep products does not
+    // stay in L2), so a panel per task costs more A traffic than the finer balance gains.
+    size_t per_task = split_rows ? MC / path->mr : units / ((size_t)threads * COLUMN_TASKS_PER_THREAD);
+    if (per_task == 0) per_task = 1;
     if (threads == 1) per_task = units;
     const size_t tasks = (units + per_task - 1) / per_task;
     gemm_job job = {path, split_rows, m, n, k, alpha, beta, a, packed, lda, ldc, c, unit, units, per_task, epilogue};
