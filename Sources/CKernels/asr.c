@@ -282,13 +282,6 @@ void hark_cross_kv_layout(const float *kv, size_t frames, size_t width, size_t h
     hark_workers_run((size_t)(threads > 1 ? threads : 1), tasks, cross_layout_task, &job);
 }
 
-void hark_add_bias(float *x, size_t rows, size_t dim, const float *bias) {
-    for (size_t r = 0; r < rows; r++) {
-        float *row = x + r * dim;
-        for (size_t i = 0; i < dim; i++) row[i] += bias[i];
-    }
-}
-
 void hark_softmax_rows(float *x, size_t rows, size_t cols, size_t stride, const int32_t *valid) {
     for (size_t r = 0; r < rows; r++) {
         float *row = x + r * stride;

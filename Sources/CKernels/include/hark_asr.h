@@ -35,9 +35,6 @@ void hark_conv3_columns(const float *x, size_t channel_stride, size_t position_s
 /// [headDim][frames]) and values to `v` per head ([heads][frames][headDim]). Split over `threads`.
 void hark_cross_kv_layout(const float *kv, size_t frames, size_t width, size_t heads, float *kt, float *v, int threads);
 
-/// Adds `bias[dim]` to each of `rows` rows of `x`.
-void hark_add_bias(float *x, size_t rows, size_t dim, const float *bias);
-
 /// In place softmax of each row of `x` (`rows` x `cols`, row stride `stride`), only over the
 /// first `valid[r]` columns when `valid` is not NULL (the rest become 0: a causal mask).
 void hark_softmax_rows(float *x, size_t rows, size_t cols, size_t stride, const int32_t *valid);
