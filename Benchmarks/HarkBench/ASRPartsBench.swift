@@ -22,9 +22,11 @@ func benchASRParts() async throws {
     let filters = LogitFilters(tokens: tokens, suppress: model.config.suppressIDs, suppressAtBegin: model.config.suppressIDsBegin,
                                timestamps: true, maxInitialTimestampIndex: 50)
     var phases = PhaseTimes()
+    // HARK_BENCH_WINDOWS_ONLY: only the short windows (for profiling and A/B runs of the encoder).
+    let windowsOnly = ProcessInfo.processInfo.environment["HARK_BENCH_WINDOWS_ONLY"] != nil
     // Decoder steps alone (the asr bench's loop): ms per step with 1 and 5 hypotheses.
     let encodedJFK = try model.encode(mel: Array(features.compute(sentence.samples, padToSeconds: 30).values), frames: 3000)
-    for batch in [1, 5] {
+    for batch in windowsOnly ? [] : [1, 5] {
         let session = DecoderSession(model: model, encoderOutput: encodedJFK)
         var perStep: [Double] = []
         for _ in 0..<max(3, rounds / 3) {
@@ -57,6 +59,7 @@ func benchASRParts() async throws {
         }
     }
     hark_workers_set_caller_threads(Int32(threads))
+    if windowsOnly { return }
     var steps = 0
     for _ in 0..<rounds {
         let mel = phases.time("log-mel") { features.compute(sentence.samples, padToSeconds: 30) }

@@ -2,6 +2,7 @@
 // conversion also has an F16C path chosen at run time.
 #include "hark_asr.h"
 #include "hark_cpu.h"
+#include "hark_workers.h"
 #include "half.h"
 #include "exp8.h"
 
@@ -190,11 +191,95 @@ void hark_layer_norm(const float *x, float *y, size_t rows, size_t dim,
     }
 }
 
-void hark_add_bias(float *x, size_t rows, size_t dim, const float *bias) {
-    for (size_t r = 0; r < rows; r++) {
-        float *row = x + r * dim;
-        for (size_t i = 0; i < dim; i++) row[i] += bias[i];
+typedef struct {
+    const float *x, *gamma, *beta;
+    float *y;
+    size_t rows, dim;
+    float eps;
+} layer_norm_job;
+
+enum { LAYER_NORM_ROWS = 16 }; // rows per task: ~25 us of work for Whisper's 384 wide rows
+
+static void layer_norm_task(void *context, size_t task) {
+    const layer_norm_job *job = context;
+    const size_t first = task * LAYER_NORM_ROWS;
+    const size_t rows = job->rows - first < LAYER_NORM_ROWS ? job->rows - first : LAYER_NORM_ROWS;
+    hark_layer_norm(job->x + first * job->dim, job->y + first * job->dim, rows, job->dim, job->gamma, job->beta, job->eps);
+}
+
+void hark_layer_norm_threads(const float *x, float *y, size_t rows, size_t dim,
+                             const float *gamma, const float *beta, float eps, int threads) {
+    const size_t tasks = (rows + LAYER_NORM_ROWS - 1) / LAYER_NORM_ROWS;
+    if (threads <= 1 || tasks <= 1) { hark_layer_norm(x, y, rows, dim, gamma, beta, eps); return; }
+    layer_norm_job job = {x, gamma, beta, y, rows, dim, eps};
+    hark_workers_run((size_t)threads, tasks, layer_norm_task, &job);
+}
+
+typedef struct {
+    const float *x;
+    size_t channel_stride, position_stride, channels, positions, step, rows;
+    float *out;
+} conv3_job;
+
+enum { CONV3_ROWS = 32 }; // output rows per task
+
+static void conv3_task(void *context, size_t task) {
+    const conv3_job *job = context;
+    const size_t first = task * CONV3_ROWS;
+    const size_t last = job->rows - first < CONV3_ROWS ? job->rows : first + CONV3_ROWS;
+    for (size_t t = first; t < last; t++) {
+        float *row = job->out + t * job->channels * 3;
+        const size_t center = t * job->step; // position of tap 1; taps 0 and 2 are either side
+        const float *x = job->x + center * job->position_stride;
+        const int has_left = center > 0, has_right = center + 1 < job->positions;
+        for (size_t c = 0; c < job->channels; c++) {
+            const float *at = x + c * job->channel_stride;
+            row[c * 3] = has_left ? at[-(ptrdiff_t)job->position_stride] : 0;
+            row[c * 3 + 1] = at[0];
+            row[c * 3 + 2] = has_right ? at[job->position_stride] : 0;
+        }
     }
+}
+
+void hark_conv3_columns(const float *x, size_t channel_stride, size_t position_stride, size_t channels,
+                        size_t positions, size_t step, size_t rows, float *out, int threads) {
+    conv3_job job = {x, channel_stride, position_stride, channels, positions, step, rows, out};
+    const size_t tasks = (rows + CONV3_ROWS - 1) / CONV3_ROWS;
+    hark_workers_run((size_t)(threads > 1 ? threads : 1), tasks, conv3_task, &job);
+}
+
+typedef struct {
+    const float *kv;
+    size_t frames, width, heads;
+    float *kt, *v;
+} cross_layout_job;
+
+enum { TRANSPOSE_COLUMNS = 16 }; // key columns per task: one cache line of each row read
+
+static void cross_layout_task(void *context, size_t task) {
+    const cross_layout_job *job = context;
+    const size_t key_tasks = (job->width + TRANSPOSE_COLUMNS - 1) / TRANSPOSE_COLUMNS;
+    const size_t stride = 2 * job->width;
+    if (task < key_tasks) {
+        const size_t first = task * TRANSPOSE_COLUMNS;
+        const size_t last = job->width - first < TRANSPOSE_COLUMNS ? job->width : first + TRANSPOSE_COLUMNS;
+        for (size_t f = 0; f < job->frames; f++) {
+            const float *row = job->kv + f * stride;
+            for (size_t c = first; c < last; c++) job->kt[c * job->frames + f] = row[c];
+        }
+        return;
+    }
+    const size_t head = task - key_tasks, head_dim = job->width / job->heads;
+    for (size_t f = 0; f < job->frames; f++) {
+        memcpy(job->v + (head * job->frames + f) * head_dim, job->kv + f * stride + job->width + head * head_dim,
+               head_dim * sizeof(float));
+    }
+}
+
+void hark_cross_kv_layout(const float *kv, size_t frames, size_t width, size_t heads, float *kt, float *v, int threads) {
+    cross_layout_job job = {kv, frames, width, heads, kt, v};
+    const size_t tasks = (width + TRANSPOSE_COLUMNS - 1) / TRANSPOSE_COLUMNS + heads;
+    hark_workers_run((size_t)(threads > 1 ? threads : 1), tasks, cross_layout_task, &job);
 }
 
 void hark_softmax_rows(float *x, size_t rows, size_t cols, size_t stride, const int32_t *valid) {

@@ -32,6 +32,7 @@ enum {
     SMALL_M = 16,      // fewer rows than this: no packing (decoder steps)
 };
 static const double THREADED_FLOPS = 4e6; // below this, one thread (spawning costs ~tens of us)
+enum { COLUMN_TASKS_PER_THREAD = 3 }; // see run_packed
 
 // A is read in place (rows a, a + lda, ...), B from NR-wide packed panels.
 typedef void (*micro_kernel)(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
@@ -441,6 +442,14 @@ static float *cached(cached_space *space, size_t floats) {
 
 enum { MAX_THREADS = 8 };
 
+// What a product does to C besides alpha A op(B) (hark_sgemm_packed_fused), done by the task that
+// computes the values, on its rows and columns, while they are in cache.
+typedef struct {
+    const float *bias; // C = bias (or C += bias when accumulating) before the product
+    int accumulate;    // keep C (beta 1), else beta 0 (or 1 over the bias)
+    int gelu;          // GELU after the product
+} gemm_epilogue;
+
 typedef struct {
     const gemm_path *path;
     int split_rows;
@@ -449,22 +458,46 @@ typedef struct {
     const float *a, *packed;
     size_t lda, ldc;
     float *c;
-    size_t unit, units, shares;
+    size_t unit, units, units_per_task;
+    const gemm_epilogue *epilogue; // NULL: none
 } gemm_job;
 
-// Share `task` of the longer side, in whole tiles.
+// Rows [r0, r1) x columns [c0, c1) of C: the bias before the product.
+static void apply_bias(const gemm_epilogue *e, float *c, size_t ldc, size_t r0, size_t r1, size_t c0, size_t c1) {
+    for (size_t i = r0; i < r1; i++) {
+        float *row = c + i * ldc;
+        if (e->accumulate) {
+            for (size_t j = c0; j < c1; j++) row[j] += e->bias[j];
+        } else {
+            memcpy(row + c0, e->bias + c0, (c1 - c0) * sizeof(float));
+        }
+    }
+}
+
+// Task `task`: a run of `units_per_task` whole tiles of the longer side. Tasks are many more than
+// threads and claimed dynamically (hark_workers_run), so a worker that starts late (woken from
+// sleep, or sharing its core) leaves its tasks to the others instead of holding up the product.
 static void run_gemm_share(void *context, size_t task) {
     const gemm_job *job = context;
     const size_t extent = job->split_rows ? job->m : job->n;
-    size_t begin = job->units * task / job->shares * job->unit, end = job->units * (task + 1) / job->shares * job->unit;
+    size_t begin = task * job->units_per_task * job->unit, end = (task + 1) * job->units_per_task * job->unit;
     if (end > extent) end = extent;
     if (begin >= end) return;
+    const size_t r0 = job->split_rows ? begin : 0, r1 = job->split_rows ? end : job->m;
+    const size_t c0 = job->split_rows ? 0 : begin, c1 = job->split_rows ? job->n : end;
+    const gemm_epilogue *e = job->epilogue;
+    if (e && e->bias) apply_bias(e, job->c, job->ldc, r0, r1, c0, c1);
     if (job->split_rows) {
         gemm_blocked(job->path, end - begin, job->n, job->k, job->alpha, job->a + begin * job->lda, job->lda,
                      job->packed, 0, job->n, job->beta, job->c + begin * job->ldc, job->ldc);
     } else {
         gemm_blocked(job->path, job->m, job->n, job->k, job->alpha, job->a, job->lda, job->packed, begin, end,
                      job->beta, job->c, job->ldc);
+    }
+    // Per row from a column that is a multiple of 8 (of NR): the same lanes and tail as
+    // hark_gelu over each whole row.
+    if (e && e->gelu) {
+        for (size_t i = r0; i < r1; i++) hark_gelu(job->c + i * job->ldc + c0, c1 - c0);
     }
 }
 
@@ -475,15 +508,23 @@ static void zero_depth(size_t m, size_t n, float beta, float *c, size_t ldc) {
 }
 
 static void run_packed(const gemm_path *path, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
-                       const float *packed, float beta, float *c, size_t ldc, int threads) {
+                       const float *packed, float beta, float *c, size_t ldc, int threads,
+                       const gemm_epilogue *epilogue) {
     if (threads < 1 || 2.0 * (double)m * (double)n * (double)k < THREADED_FLOPS) threads = 1;
     if (threads > MAX_THREADS) threads = MAX_THREADS;
     const int split_rows = m >= n;
     const size_t unit = split_rows ? path->mr : path->nr;
     const size_t units = ((split_rows ? m : n) + unit - 1) / unit;
-    if ((size_t)threads > units) threads = (int)units;
-    gemm_job job = {path, split_rows, m, n, k, alpha, beta, a, packed, lda, ldc, c, unit, units, (size_t)threads};
-    hark_workers_run((size_t)threads, (size_t)threads, run_gemm_share, &job);
+    // Rows go in runs of MC (a run of MR rows alone would reread each B panel from L2 for every
+    // MR rows). Columns go in runs of panels, about COLUMN_TASKS_PER_THREAD per thread: every
+    // task reads all of A for its panels (which for the encoder's 1536-deep products does not
+    // stay in L2), so a panel per task costs more A traffic than the finer balance gains.
+    size_t per_task = split_rows ? MC / path->mr : units / ((size_t)threads * COLUMN_TASKS_PER_THREAD);
+    if (per_task == 0) per_task = 1;
+    if (threads == 1) per_task = units;
+    const size_t tasks = (units + per_task - 1) / per_task;
+    gemm_job job = {path, split_rows, m, n, k, alpha, beta, a, packed, lda, ldc, c, unit, units, per_task, epilogue};
+    hark_workers_run((size_t)threads, tasks, run_gemm_share, &job);
 }
 
 void hark_sgemm(int trans_b, size_t m, size_t n, size_t k, float alpha,
@@ -499,7 +540,7 @@ void hark_sgemm(int trans_b, size_t m, size_t n, size_t k, float alpha,
     }
     // B is packed once, by the caller, for every thread.
     pack_all(trans_b, b, ldb, n, k, path->nr, packed);
-    run_packed(path, m, n, k, alpha, a, lda, packed, beta, c, ldc, threads);
+    run_packed(path, m, n, k, alpha, a, lda, packed, beta, c, ldc, threads, NULL);
 }
 
 size_t hark_sgemm_packed_count(size_t n, size_t k) {
@@ -516,7 +557,21 @@ void hark_sgemm_packed(int path, size_t m, size_t n, size_t k, float alpha, cons
                        const float *packed, float beta, float *c, size_t ldc, int threads) {
     if (m == 0 || n == 0) return;
     if (k == 0) { zero_depth(m, n, beta, c, ldc); return; }
-    run_packed(path_for(path), m, n, k, alpha, a, lda, packed, beta, c, ldc, threads);
+    run_packed(path_for(path), m, n, k, alpha, a, lda, packed, beta, c, ldc, threads, NULL);
+}
+
+void hark_sgemm_packed_fused(int path, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                             const float *bias, int accumulate, int gelu, float *c, size_t ldc, int threads) {
+    if (m == 0 || n == 0) return;
+    const gemm_epilogue epilogue = {bias, accumulate, gelu};
+    const float beta = accumulate || bias ? 1.0f : 0.0f;
+    if (k == 0) {
+        if (bias) apply_bias(&epilogue, c, ldc, 0, m, 0, n);
+        else if (!accumulate) zero_depth(m, n, 0, c, ldc);
+        if (gelu) for (size_t i = 0; i < m; i++) hark_gelu(c + i * ldc, n);
+        return;
+    }
+    run_packed(path_for(path), m, n, k, 1.0f, a, lda, packed, beta, c, ldc, threads, &epilogue);
 }
 
 // ---------------------------------------------------------------- attention

@@ -52,21 +52,19 @@ public final class DecoderSession {
         headDim = dims.headDim
         width = dims.width
         context = dims.textContext
-        let frames = encoderOutput.frames, d = dims.width, hd = dims.headDim
+        let frames = encoderOutput.frames, d = dims.width
         var keys: [FloatBuffer] = []
         var values: [FloatBuffer] = []
-        let kv = FloatBuffer(count: frames * 2 * d)
+        let kv = FloatBuffer(uninitializedCount: frames * 2 * d)
+        // A burst of products with serial gaps (the re-layout): keep the workers awake for it.
+        let threads = Int(gemmThreads)
+        hark_workers_hold(threads)
+        defer { hark_workers_release(threads) }
         encoderOutput.values.withUnsafeBufferPointer { enc in
             for block in model.decoderBlocks {
                 block.crossKV(enc.baseAddress!, rows: frames, into: kv.pointer)
-                let kt = FloatBuffer(count: frames * d), v = FloatBuffer(count: frames * d)
-                for f in 0..<frames {
-                    let row = kv.pointer + f * 2 * d
-                    for h in 0..<dims.heads {
-                        for j in 0..<hd { kt.pointer[(h * hd + j) * frames + f] = row[h * hd + j] }
-                        (v.pointer + (h * frames + f) * hd).update(from: row + d + h * hd, count: hd)
-                    }
-                }
+                let kt = FloatBuffer(uninitializedCount: frames * d), v = FloatBuffer(uninitializedCount: frames * d)
+                hark_cross_kv_layout(kv.constant, frames, d, dims.heads, kt.pointer, v.pointer, Int32(threads))
                 keys.append(kt)
                 values.append(v)
             }

@@ -18,6 +18,14 @@ final class Buffer<Element: Numeric>: @unchecked Sendable {
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
+    /// Scratch that every user writes before reading: no zero fill (an encoder pass allocates
+    /// megabytes of it).
+    init(uninitializedCount count: Int) {
+        self.count = count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Element>.stride, alignment: 64)
+            .bindMemory(to: Element.self, capacity: max(count, 1))
+    }
+
     convenience init(_ values: [Element]) {
         self.init(count: values.count)
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
@@ -65,20 +73,19 @@ struct Linear: Sendable {
                   bias: hasBias ? try file.floats(prefix + "/bias", shape: [outputs]) : nil, inputs: inputs, outputs: outputs)
     }
 
-    /// out[rows, outputs] = x[rows, inputs] W^T + b (x and out with row strides `xStride`, `outStride`).
+    /// out[rows, outputs] = x[rows, inputs] W^T + b, then GELU when `gelu` (x and out with row
+    /// strides `xStride`, `outStride`). The bias and GELU are applied by the product's threads
+    /// (`hark_sgemm_packed_fused`), with the bits of separate passes.
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>,
-                        xStride: Int? = nil, outStride: Int? = nil) {
-        let ldx = xStride ?? inputs
-        let ldo = outStride ?? outputs
-        if let bias {
-            for r in 0..<rows { (out + r * ldo).update(from: bias.constant, count: outputs) }
-        }
-        product(x, ldx: ldx, rows: rows, into: out, ldo: ldo, beta: bias == nil ? 0 : 1)
+                        xStride: Int? = nil, outStride: Int? = nil, gelu: Bool = false) {
+        hark_sgemm_packed_fused(path, rows, outputs, inputs, x, xStride ?? inputs, packedWeight.constant, bias?.constant,
+                                0, gelu ? 1 : 0, out, outStride ?? outputs, gemmThreads)
     }
 
-    /// out = x W^T + beta out.
-    func product(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, into out: UnsafeMutablePointer<Float>, ldo: Int, beta: Float) {
-        hark_sgemm_packed(path, rows, outputs, inputs, 1, x, ldx, packedWeight.constant, beta, out, ldo, gemmThreads)
+    /// out += x W^T + b: the residual connection fused into the matrix product.
+    func accumulate(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
+        hark_sgemm_packed_fused(path, rows, outputs, inputs, x, inputs, packedWeight.constant, bias?.constant,
+                                1, 0, out, outputs, gemmThreads)
     }
 }
 
@@ -96,7 +103,7 @@ struct LayerNorm: Sendable {
     }
 
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
-        hark_layer_norm(x, out, rows, dim, gamma.constant, beta.constant, Self.epsilon)
+        hark_layer_norm_threads(x, out, rows, dim, gamma.constant, beta.constant, Self.epsilon, gemmThreads)
     }
 }
 

@@ -181,41 +181,29 @@ public final class WhisperModel: Sendable {
         }
         let d = dims.width
         let outFrames = frames / 2
+        // The pass is a burst of products with short serial gaps: keep the workers awake for it.
+        let threads = Int(gemmThreads)
+        hark_workers_hold(threads)
+        defer { hark_workers_release(threads) }
         // conv1 (kernel 3, padding 1) as im2col rows [frames, melBins*3] times W^T.
-        let cols1 = FloatBuffer(count: frames * dims.melBins * 3)
+        let cols1 = FloatBuffer(uninitializedCount: frames * dims.melBins * 3)
         mel.withUnsafeBufferPointer { m in
-            for c in 0..<dims.melBins {
-                let row = m.baseAddress! + c * frames
-                for t in 0..<frames {
-                    let base = cols1.pointer + t * dims.melBins * 3 + c * 3
-                    base[0] = t > 0 ? row[t - 1] : 0
-                    base[1] = row[t]
-                    base[2] = t + 1 < frames ? row[t + 1] : 0
-                }
-            }
+            hark_conv3_columns(m.baseAddress!, frames, 1, dims.melBins, frames, 1, frames, cols1.pointer, Int32(threads))
         }
-        let h1 = FloatBuffer(count: frames * d)
-        conv1(cols1.constant, rows: frames, into: h1.pointer)
-        hark_gelu(h1.pointer, frames * d)
+        let h1 = FloatBuffer(uninitializedCount: frames * d)
+        conv1(cols1.constant, rows: frames, into: h1.pointer, gelu: true)
         // conv2 (kernel 3, stride 2, padding 1): input row-major [frames, d].
-        let cols2 = FloatBuffer(count: outFrames * d * 3)
-        for t in 0..<outFrames {
-            let dst = cols2.pointer + t * d * 3
-            for k in 0..<3 {
-                let src = 2 * t + k - 1
-                for c in 0..<d { dst[c * 3 + k] = (src >= 0 && src < frames) ? h1.pointer[src * d + c] : 0 }
-            }
-        }
-        let x = FloatBuffer(count: outFrames * d)
-        conv2(cols2.constant, rows: outFrames, into: x.pointer)
-        hark_gelu(x.pointer, outFrames * d)
+        let cols2 = FloatBuffer(uninitializedCount: outFrames * d * 3)
+        hark_conv3_columns(h1.constant, 1, d, d, frames, 2, outFrames, cols2.pointer, Int32(threads))
+        let x = FloatBuffer(uninitializedCount: outFrames * d)
+        conv2(cols2.constant, rows: outFrames, into: x.pointer, gelu: true)
         for i in 0..<(outFrames * d) { x.pointer[i] += encoderPositions.pointer[i] }
 
-        let normed = FloatBuffer(count: outFrames * d)
-        let qkv = FloatBuffer(count: outFrames * 3 * d)
-        let attended = FloatBuffer(count: outFrames * d)
+        let normed = FloatBuffer(uninitializedCount: outFrames * d)
+        let qkv = FloatBuffer(uninitializedCount: outFrames * 3 * d)
+        let attended = FloatBuffer(uninitializedCount: outFrames * d)
         let ffnWidth = encoderBlocks[0].ffnIn.outputs
-        let hidden = FloatBuffer(count: outFrames * ffnWidth)
+        let hidden = FloatBuffer(uninitializedCount: outFrames * ffnWidth)
         for block in encoderBlocks {
             if isCancelled?() == true { throw CancellationError() }
             block.attentionNorm(x.constant, rows: outFrames, into: normed.pointer)
@@ -227,8 +215,7 @@ public final class WhisperModel: Sendable {
             }
             block.attentionOut.accumulate(attended.constant, rows: outFrames, into: x.pointer)
             block.ffnNorm(x.constant, rows: outFrames, into: normed.pointer)
-            block.ffnIn(normed.constant, rows: outFrames, into: hidden.pointer)
-            hark_gelu(hidden.pointer, outFrames * ffnWidth)
+            block.ffnIn(normed.constant, rows: outFrames, into: hidden.pointer, gelu: true)
             block.ffnOut.accumulate(hidden.constant, rows: outFrames, into: x.pointer)
         }
         let output = [Float](unsafeUninitializedCapacity: outFrames * d) { buffer, initialized in
@@ -236,14 +223,6 @@ public final class WhisperModel: Sendable {
             initialized = outFrames * d
         }
         return EncoderOutput(frames: outFrames, width: d, values: output)
-    }
-}
-
-extension Linear {
-    /// out += x W^T + b: the residual connection fused into the matrix product.
-    func accumulate(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
-        if let bias { hark_add_bias(out, rows, outputs, bias.constant) }
-        product(x, ldx: inputs, rows: rows, into: out, ldo: outputs, beta: 1)
     }
 }
 

@@ -35,6 +35,16 @@ int hark_sgemm_pack(int trans_b, size_t n, size_t k, const float *b, size_t ldb,
 void hark_sgemm_packed(int path, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                        const float *packed, float beta, float *c, size_t ldc, int threads);
 
+/// `hark_sgemm_packed` (alpha 1) with what the encoder does around its products, done by each
+/// thread on the values it computes while they are in cache:
+///   C = (accumulate ? C : 0) + bias + A op(B), then GELU (`hark_gelu`) when `gelu`,
+/// with `bias` (n values, or NULL) copied into C, or added to it when accumulating, before the
+/// product, exactly as a separate pass would: the bits are those of the product after that pass
+/// (and of `hark_gelu` run on each row afterwards, which is `hark_gelu` over the whole of a
+/// contiguous C when n is a multiple of 8).
+void hark_sgemm_packed_fused(int path, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                             const float *bias, int accumulate, int gelu, float *c, size_t ldc, int threads);
+
 /// Multi-head attention without a mask (Whisper's encoder): for each head h, with Q, K, V the
 /// head's `head_dim` columns starting at h * head_dim of rows of `q`, `k`, `v` (row strides in
 /// floats), out_h = softmax(scale * Q K^T) V, written to the same columns of `out`. Work is

@@ -20,6 +20,15 @@ typedef void (*hark_workers_fn)(void *context, size_t task);
 /// as long as each task's arithmetic does not.
 void hark_workers_run(size_t threads, size_t tasks, hark_workers_fn fn, void *context);
 
+/// Opens a hold for a burst of jobs on `threads` threads (an encoder pass): until the matching
+/// `hark_workers_release`, idle workers spin for a few milliseconds between jobs instead of a
+/// fraction of one, and sleeping workers are woken now, so that each product of the burst
+/// starts with every worker awake (waking a sleeping thread can take longer than a product).
+/// They still sleep after a few idle milliseconds, so a hold never keeps a core busy for long.
+/// Holds nest; `threads` <= 1 does nothing (pass the same count to both calls).
+void hark_workers_hold(size_t threads);
+void hark_workers_release(size_t threads);
+
 /// A thread count that the calling thread's work asks for (0: none set), so that two decodes on
 /// two threads can each take one core, whatever the process-wide setting is.
 void hark_workers_set_caller_threads(int threads);
