@@ -123,7 +123,8 @@ func benchAssistant() async throws {
                 for decode in listening.pauseDecodes {
                     print(String(format: "    %@ pause decode: audio to %+.0f ms, started %.0f ms after, took %.0f ms", decode.fast ? "fast" : "careful",
                                  (decode.end - 0.5 - speechEnd) * 1000, decode.startDelaySeconds * 1000, decode.seconds * 1000)
-                          + (decode.checkSeconds.map { String(format: " (its check %.0f ms)", $0 * 1000) } ?? ""))
+                          + (decode.checkSeconds.map { String(format: " (its check %.0f ms)", $0 * 1000) } ?? "")
+                          + ": \"\(decode.text)\"" + (decode.checkText.map { " / \"\($0)\"" } ?? ""))
                 }
             }
             if let final = marks[.final] { toFinal.add(milliseconds(final - end), early: early) }

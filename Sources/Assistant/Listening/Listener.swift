@@ -229,6 +229,8 @@ public final class ListenStatistics: @unchecked Sendable {
         public var fast: Bool
         /// Wall seconds of its check decode, when one ran.
         public var checkSeconds: Double? = nil
+        /// What it read, and what its check read (when one ran).
+        public var text = "", checkText: String? = nil
     }
 
     private let lock = NSLock()
@@ -664,7 +666,8 @@ struct RecognitionWorker {
             } ?? []
             statistics.recordPause(.init(end: seconds(running.end), startDelaySeconds: running.delaySeconds,
                                          seconds: (ContinuousClock.now - running.began).seconds, fast: running === pauseDecode,
-                                         checkSeconds: running.checkSeconds))
+                                         checkSeconds: running.checkSeconds, text: text,
+                                         checkText: running.checkSeconds == nil ? nil : alternatives.first))
             emit(.pause(text: text, start: seconds(running.start), end: seconds(running.end), alternatives: alternatives))
         }
     }
