@@ -9,9 +9,10 @@
 // - Idle workers spin for SPIN_NS, then sleep on a condition variable; the caller signals it only
 //   when some worker sleeps (`sleepers`, the same two-sided check).
 // - While a hold is open (`holds` > 0: hark_workers_hold), idle workers keep spinning, yielding
-//   their core to any other runnable thread, for HOLD_SPIN_NS instead, and opening a hold wakes sleeping workers (`nudges`, the same check), so a burst of
-//   jobs with serial gaps between them (an encoder pass) finds them awake: waking a sleeping
-//   thread takes far longer than a short product on some machines (virtual CPUs that halt).
+//   their core to any other runnable thread, for HOLD_SPIN_NS instead, and opening a hold wakes
+//   sleeping workers (`nudges`, the same check), so a burst of jobs with serial gaps between
+//   them (an encoder pass) finds them awake: waking a sleeping thread takes far longer than a
+//   short product on some machines (virtual CPUs that halt).
 #include "hark_workers.h"
 
 #include <pthread.h>
