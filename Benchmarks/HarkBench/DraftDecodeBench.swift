@@ -63,21 +63,20 @@ func benchDraftDecode() async throws {
         }
     }
 
-    let modes: [(String, (Int) -> [Int]?)] = [("plain", { _ in nil }), ("partial 0.4 s", { clips[$0].partial }),
-                                               ("partial 0.2 s", { clips[$0].laterPartial }), ("perfect draft", { perfect[$0] })]
-    let header = modes.map(\.0).joined(separator: " | ")
-    for threads in [1, 2] {
+    // Times each mode's decode of every clip, the modes interleaved round by round, and prints
+    // min / median per command and of the mean over commands.
+    func compare(_ title: String, _ base: TranscriptionOptions, _ modes: [(String, (Int) -> [Int]?)], threads: Int) throws {
         var times: [String: [[Double]]] = [:]   // mode -> clip -> rounds
         for _ in 0..<rounds {
             for (index, clip) in clips.enumerated() {
                 for (mode, draft) in modes {
-                    let o = options(config.pauseOptions!, clip, threads: threads, draft: draft(index))
+                    let o = options(base, clip, threads: threads, draft: draft(index))
                     let t = try ms { _ = try transcriber.transcribeSync(clip.samples, options: o) }
                     times[mode, default: Array(repeating: [], count: clips.count)][index].append(t)
                 }
             }
         }
-        print("threads=\(threads): per command (\(header))")
+        print(title)
         for (index, clip) in clips.enumerated() {
             let row = modes.map { summary(times[$0.0]![index]) }.joined(separator: " | ")
             print("  \(clip.text.prefix(40).padding(toLength: 40, withPad: " ", startingAt: 0)) \(row)")
@@ -85,6 +84,12 @@ func benchDraftDecode() async throws {
         // Round totals over the commands: a typical command's share of each mode.
         let totals = modes.map { mode in (0..<rounds).map { r in clips.indices.map { times[mode.0]![$0][r] }.reduce(0, +) / Double(clips.count) } }
         print("  mean over commands                       " + totals.map(summary).joined(separator: " | "))
+    }
+
+    let modes: [(String, (Int) -> [Int]?)] = [("plain", { _ in nil }), ("partial 0.4 s", { clips[$0].partial }),
+                                               ("partial 0.2 s", { clips[$0].laterPartial }), ("perfect draft", { perfect[$0] })]
+    for threads in [1, 2] {
+        try compare("threads=\(threads): per command (\(modes.map(\.0).joined(separator: " | ")))", config.pauseOptions!, modes, threads: threads)
     }
 
     // The check (window >= 10 s) runs after the fast decode on every core, with the fast
@@ -100,23 +105,8 @@ func benchDraftDecode() async throws {
     let checkModes: [(String, (Int) -> [Int]?)] = [("plain", { _ in nil }), ("fast decode's draft", { perfect[$0] }),
                                                     ("perfect draft", { checkAnswers[$0] })]
     for threads in [2, 1] {
-        var checkTimes: [String: [[Double]]] = [:]
-        for _ in 0..<rounds {
-            for (index, clip) in clips.enumerated() {
-                for (mode, draft) in checkModes {
-                    let o = options(config.pauseCheckOptions!, clip, threads: threads, draft: draft(index))
-                    let t = try ms { _ = try transcriber.transcribeSync(clip.samples, options: o) }
-                    checkTimes[mode, default: Array(repeating: [], count: clips.count)][index].append(t)
-                }
-            }
-        }
-        print("check decode (window >= 10 s), threads=\(threads): " + checkModes.map(\.0).joined(separator: " | "))
-        for (index, clip) in clips.enumerated() {
-            let row = checkModes.map { summary(checkTimes[$0.0]![index]) }.joined(separator: " | ")
-            print("  \(clip.text.prefix(40).padding(toLength: 40, withPad: " ", startingAt: 0)) \(row)")
-        }
-        let totals = checkModes.map { mode in (0..<rounds).map { r in clips.indices.map { checkTimes[mode.0]![$0][r] }.reduce(0, +) / Double(clips.count) } }
-        print("  mean over commands                       " + totals.map(summary).joined(separator: " | "))
+        try compare("check decode (window >= 10 s), threads=\(threads): " + checkModes.map(\.0).joined(separator: " | "),
+                    config.pauseCheckOptions!, checkModes, threads: threads)
     }
 
     try benchDraftDecodeSplit(transcriber: transcriber, clip: clips.last!.samples, text: clips.last!.text, answer: perfect.last!, rounds: rounds)
