@@ -667,7 +667,7 @@ struct RecognitionWorker {
             statistics.recordPause(.init(end: seconds(running.end), startDelaySeconds: running.delaySeconds,
                                          seconds: (ContinuousClock.now - running.began).seconds, fast: running === pauseDecode,
                                          checkSeconds: running.checkSeconds, text: text,
-                                         checkText: running.checkSeconds == nil ? nil : alternatives.first))
+                                         checkText: running.checkResult == nil ? nil : alternatives.first))
             emit(.pause(text: text, start: seconds(running.start), end: seconds(running.end), alternatives: alternatives))
         }
     }
